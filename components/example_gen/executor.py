@@ -1,0 +1,354 @@
+"""Beam executor of MovieLensExampleGen: rating files -> per-user timelines -> examples.
+
+Work is spread over line-aligned chunks of the ratings file and then over users, so Beam
+handles a few hundred chunk elements and one element per user rather than one per rating.
+Every line's outcome is counted (Beam counters and ``ingest_report.json`` in the output
+artifact), and a run whose share of invalid lines exceeds ``max_bad_fraction`` fails with
+one message naming the file, line and reason.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+from collections import Counter, defaultdict
+from typing import Any
+
+import apache_beam as beam
+import tensorflow as tf
+from google.protobuf import json_format, struct_pb2
+from tfx.components.example_gen import base_example_gen_executor
+from tfx.proto import example_gen_pb2
+from tfx.types import artifact_utils, standard_component_specs
+
+from components.data_formats import movielens
+from components.data_formats.movielens import Reason
+from components.example_gen import timelines
+
+REPORT_FILE = "ingest_report.json"
+_COUNTER_NAMESPACE = "MovieLensExampleGen"
+
+
+@dataclasses.dataclass(frozen=True)
+class IngestSettings:
+    """Everything the executor needs besides the data folder (kept in MLMD as custom_config)."""
+
+    examples: timelines.ExampleSettings
+    max_bad_fraction: float = 0.01
+    chunk_bytes: int = 8 << 20
+
+    def to_struct(self) -> struct_pb2.Struct:
+        struct = struct_pb2.Struct()
+        struct.update(json.loads(json.dumps(dataclasses.asdict(self))))
+        return struct
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> IngestSettings:
+        examples = dict(values["examples"])
+        split = _typed(timelines.SplitSettings, examples.pop("split"))
+        return _typed(
+            cls,
+            {**values, "examples": _typed(timelines.ExampleSettings, {**examples, "split": split})},
+        )
+
+
+def _typed(cls, values: dict[str, Any]):
+    """Builds a settings dataclass from JSON values (a Struct keeps every number as a double)."""
+    kwargs = {}
+    for field in dataclasses.fields(cls):
+        value = values[field.name]
+        if field.type in ("int", "int | None") and value is not None:
+            value = int(value)
+        kwargs[field.name] = value
+    return cls(**kwargs)
+
+
+def settings_from_exec_properties(exec_properties: dict[str, Any]) -> IngestSettings:
+    custom = example_gen_pb2.CustomConfig()
+    json_format.Parse(exec_properties[standard_component_specs.CUSTOM_CONFIG_KEY], custom)
+    struct = struct_pb2.Struct()
+    custom.custom_config.Unpack(struct)
+    return IngestSettings.from_dict(json_format.MessageToDict(struct))
+
+
+def _counter(name: str) -> beam.metrics.metricbase.Counter:
+    return beam.metrics.Metrics.counter(_COUNTER_NAMESPACE, name)
+
+
+class _ParseChunk(beam.DoFn):
+    """Parses one chunk of the ratings file; groups accepted ratings by user."""
+
+    def __init__(self, layout: movielens.Layout, movie_ids: frozenset[int]):
+        self._layout = layout
+        self._movie_ids = movie_ids
+
+    def process(self, chunk: movielens.Chunk):
+        by_user: dict[int, list[movielens.Rating]] = defaultdict(list)
+        outcomes: Counter = Counter()
+        first: dict[str, str] = {}
+        lines = 0
+        for line_no, line in movielens.read_chunk(chunk):
+            lines += 1
+            outcome = movielens.parse_rating(self._layout, line, line_no)
+            if isinstance(outcome, movielens.Rating) and outcome.movie_id not in self._movie_ids:
+                outcome = Reason.UNKNOWN_MOVIE
+            if isinstance(outcome, Reason):
+                outcomes[outcome] += 1
+                rejection = movielens.Rejection(chunk.path, line_no, outcome, line)
+                first.setdefault(outcome.value, rejection.describe())
+            else:
+                by_user[outcome.user_id].append(outcome)
+        _counter("rating_lines").inc(lines)
+        for reason, count in outcomes.items():
+            _counter(f"rejected_{reason.value}").inc(count)
+        yield beam.pvalue.TaggedOutput("report", _Tally(lines, 0, outcomes, first, Counter()))
+        yield from by_user.items()
+
+
+@dataclasses.dataclass
+class _Tally:
+    """Partial counts for the ingest report; tallies add up across chunks and users."""
+
+    lines: int
+    accepted: int
+    outcomes: Counter
+    first: dict[str, str]
+    examples: Counter
+
+    def __add__(self, other: _Tally) -> _Tally:
+        first = dict(other.first)
+        first.update(self.first)
+        return _Tally(
+            self.lines + other.lines,
+            self.accepted + other.accepted,
+            self.outcomes + other.outcomes,
+            first,
+            self.examples + other.examples,
+        )
+
+
+def _empty_tally() -> _Tally:
+    return _Tally(0, 0, Counter(), {}, Counter())
+
+
+class _BuildTimeline(beam.DoFn):
+    def __init__(self, settings: timelines.ExampleSettings):
+        self._settings = settings
+
+    def process(self, user_ratings):
+        user_id, chunks = user_ratings
+        ratings = [rating for chunk in chunks for rating in chunk]
+        timeline, outcomes = timelines.build_timeline(user_id, ratings, self._settings)
+        for reason, count in outcomes.items():
+            _counter(f"rejected_{reason.value}").inc(count)
+        accepted = len(timeline.ratings) if timeline else 0
+        _counter("accepted_ratings").inc(accepted)
+        yield beam.pvalue.TaggedOutput("report", _Tally(0, accepted, outcomes, {}, Counter()))
+        if timeline:
+            yield timeline
+
+
+class _EmitExamples(beam.DoFn):
+    def __init__(self, movies, users, settings: timelines.ExampleSettings):
+        self._movies = movies
+        self._users = users
+        self._settings = settings
+
+    def process(self, timeline: timelines.Timeline, cutoffs):
+        user = self._users.get(timeline.user_id)
+        examples: Counter = Counter()
+        for split, example in timelines.timeline_examples(
+            timeline, self._movies, user, self._settings, cutoffs
+        ):
+            examples[split] += 1
+            yield split, example
+        yield beam.pvalue.TaggedOutput("report", _Tally(0, 0, Counter(), {}, examples))
+
+
+def _label_timestamps(timeline: timelines.Timeline):
+    return (rating.timestamp for rating in timeline.ratings[1:])
+
+
+def _temporal_cutoffs(timeline_pcoll, split: timelines.SplitSettings):
+    """(eval_start, test_start) as a singleton side input."""
+    if split.temporal_eval_start is not None and split.temporal_test_start is not None:
+        fixed = (split.temporal_eval_start, split.temporal_test_start)
+        return beam.pvalue.AsSingleton(
+            timeline_pcoll.pipeline | "FixedCutoffs" >> beam.Create([fixed])
+        )
+    resolution = 1000
+
+    def pick(quantiles: list[int]) -> tuple[int, int]:
+        return (
+            quantiles[round(split.temporal_eval_quantile * resolution)],
+            quantiles[round(split.temporal_test_quantile * resolution)],
+        )
+
+    return beam.pvalue.AsSingleton(
+        timeline_pcoll
+        | "LabelTimestamps" >> beam.FlatMap(_label_timestamps)
+        | "Quantiles" >> beam.ApproximateQuantiles.Globally(resolution + 1)
+        | "PickCutoffs" >> beam.Map(pick)
+    )
+
+
+def _write_report(tally: _Tally, path: str, context: dict[str, Any]) -> None:
+    report = dict(context)
+    report["ratings"] = {
+        "file": context["ratings_file"],
+        "lines": tally.lines,
+        "accepted": tally.accepted,
+        "rejected": {reason.value: n for reason, n in sorted(tally.outcomes.items())},
+        "first_rejections": tally.first,
+    }
+    report["examples"] = dict(sorted(tally.examples.items()))
+    with tf.io.gfile.GFile(path, "w") as handle:
+        json.dump(report, handle, indent=2, sort_keys=True)
+
+
+class Executor(base_example_gen_executor.BaseExampleGenExecutor):
+    """Generates train/eval/test next-movie examples from MovieLens files."""
+
+    def GetInputSourceToExamplePTransform(self) -> beam.PTransform:
+        raise NotImplementedError(
+            "MovieLensExampleGen splits by timeline, see GenerateExamplesByBeam"
+        )
+
+    def GenerateExamplesByBeam(self, pipeline: beam.Pipeline, exec_properties: dict[str, Any]):
+        data_dir = exec_properties[standard_component_specs.INPUT_BASE_KEY]
+        settings = settings_from_exec_properties(exec_properties)
+        layout = movielens.detect_layout(data_dir)
+        movies, movie_report = movielens.read_movies(data_dir, layout)
+        users, user_report = movielens.read_users(data_dir, layout)
+        ratings_path = data_dir.rstrip("/") + "/" + layout.ratings_file
+        logging.info(
+            "MovieLens layout %s in %s: %d movies, %d users with profiles",
+            layout.name,
+            data_dir,
+            len(movies),
+            len(users),
+        )
+
+        parsed = (
+            pipeline
+            | "RatingsFile" >> beam.Create([ratings_path])
+            | "PlanChunks" >> beam.FlatMap(movielens.plan_chunks, settings.chunk_bytes)
+            | "SpreadChunks" >> beam.Reshuffle()
+            | "ParseChunks"
+            >> beam.ParDo(_ParseChunk(layout, frozenset(movies))).with_outputs(
+                "report", main="ratings"
+            )
+        )
+        built = (
+            parsed.ratings
+            | "GroupByUser" >> beam.GroupByKey()
+            | "BuildTimelines"
+            >> beam.ParDo(_BuildTimeline(settings.examples)).with_outputs(
+                "report", main="timelines"
+            )
+        )
+        split = settings.examples.split
+        if split.kind == "temporal":
+            cutoffs = _temporal_cutoffs(built.timelines, split)
+        else:
+            cutoffs = beam.pvalue.AsSingleton(pipeline | "NoCutoffs" >> beam.Create([()]))
+        emitted = built.timelines | "EmitExamples" >> beam.ParDo(
+            _EmitExamples(movies, users, settings.examples), cutoffs
+        ).with_outputs("report", main="examples")
+
+        context = {
+            "data_dir": data_dir,
+            "layout": layout.name,
+            "ratings_file": ratings_path,
+            "movies": movie_report.to_json(),
+            "users": user_report.to_json() if user_report else None,
+            "settings": dataclasses.asdict(settings),
+        }
+        _ = (
+            (parsed.report, built.report, emitted.report)
+            | "MergeReports" >> beam.Flatten()
+            | "SumReports" >> beam.CombineGlobally(lambda tallies: sum(tallies, _empty_tally()))
+            | "WriteReport" >> beam.Map(_write_report, self._report_path, context)
+        )
+        by_split = emitted.examples | "PartitionSplits" >> beam.Partition(
+            lambda item, n: timelines.SPLITS.index(item[0]), len(timelines.SPLITS)
+        )
+        return {
+            name: by_split[i] | f"Serialized[{name}]" >> beam.Values()
+            for i, name in enumerate(timelines.SPLITS)
+        }
+
+    def Do(self, input_dict, output_dict, exec_properties) -> None:
+        examples = artifact_utils.get_single_instance(
+            output_dict[standard_component_specs.EXAMPLES_KEY]
+        )
+        self._report_path = os.path.join(examples.uri, REPORT_FILE)
+        settings = settings_from_exec_properties(exec_properties)
+        super().Do(input_dict, output_dict, exec_properties)
+        with tf.io.gfile.GFile(self._report_path) as handle:
+            report = json.load(handle)
+        summary = summarize(report)
+        logging.info("MovieLens ingest report:\n%s", summary.text)
+        for key, value in summary.properties.items():
+            examples.set_int_custom_property(key, value)
+        check_bad_lines(report, settings.max_bad_fraction)
+
+
+@dataclasses.dataclass
+class Summary:
+    text: str
+    properties: dict[str, int]
+
+
+def _file_sections(report: dict[str, Any]) -> list[dict[str, Any]]:
+    return [s for s in (report["ratings"], report["movies"], report["users"]) if s]
+
+
+def summarize(report: dict[str, Any]) -> Summary:
+    """A readable account of every line's outcome, and the figures kept in MLMD."""
+    rows = []
+    for section in _file_sections(report):
+        rejected = section["rejected"]
+        rows.append(
+            f"{section['file']}: {section['lines']} lines = {section['accepted']} accepted"
+            + "".join(f" + {n} {reason}" for reason, n in sorted(rejected.items()))
+        )
+    examples = report["examples"]
+    rows.append("examples: " + ", ".join(f"{s}={examples.get(s, 0)}" for s in timelines.SPLITS))
+    ratings = report["ratings"]
+    properties = {
+        "rating_lines": ratings["lines"],
+        "accepted_ratings": ratings["accepted"],
+        **{f"rejected_{r}": n for r, n in ratings["rejected"].items()},
+        **{f"examples_{s}": examples.get(s, 0) for s in timelines.SPLITS},
+    }
+    return Summary("\n".join(rows), properties)
+
+
+def check_bad_lines(report: dict[str, Any], max_bad_fraction: float) -> None:
+    """Fails when a file's invalid share is over the limit or nothing usable remains."""
+    for section in _file_sections(report):
+        invalid = sum(
+            n for r, n in section["rejected"].items() if Reason(r) in movielens.INVALID_REASONS
+        )
+        data_lines = section["lines"] - sum(
+            n for r, n in section["rejected"].items() if Reason(r) in movielens.SKIPPED_REASONS
+        )
+        if data_lines and invalid / data_lines > max_bad_fraction:
+            first = "; ".join(
+                section["first_rejections"][r]
+                for r in sorted(section["first_rejections"])
+                if Reason(r) in movielens.INVALID_REASONS
+            )
+            raise movielens.DataError(
+                f"{section['file']}: {invalid} of {data_lines} lines are invalid "
+                f"({invalid / data_lines:.1%} > max_bad_fraction {max_bad_fraction:.1%}). "
+                f"First of each kind: {first}"
+            )
+    if not sum(report["examples"].values()):
+        raise movielens.DataError(
+            f"No examples were generated from {report['data_dir']}: no user has at least "
+            f"{report['settings']['examples']['min_timeline_length']} usable ratings."
+        )

@@ -1,0 +1,62 @@
+"""The raw features ExampleGen writes: the data contract between ExampleGen and the config.
+
+The input config chooses among these by name; schema/schema.pbtxt describes the same set
+(a test keeps the two in step).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+
+
+class Kind(str, enum.Enum):
+    INT = "INT"
+    FLOAT = "FLOAT"
+    STRING = "STRING"
+
+
+class Shape(str, enum.Enum):
+    SCALAR = "scalar"  # one value per example
+    PER_CONTEXT_MOVIE = "per_context_movie"  # one value per context movie, oldest first
+    FLATTENED = "flattened"  # several values per context movie, concatenated oldest first
+
+
+@dataclasses.dataclass(frozen=True)
+class RawFeature:
+    name: str
+    kind: Kind
+    shape: Shape
+    user_feature: bool = False  # only present when the data set has a users file
+
+
+USER_ID = "user_id"
+CONTEXT_MOVIE_ID = "context_movie_id"
+CONTEXT_MOVIE_RATING = "context_movie_rating"
+CONTEXT_MOVIE_YEAR = "context_movie_year"
+CONTEXT_MOVIE_GENRE = "context_movie_genre"
+LABEL_MOVIE_ID = "label_movie_id"
+LABEL_TIMESTAMP = "label_timestamp"
+HISTORY_LENGTH = "history_length"  # all earlier ratings of the user, before truncation
+USER_GENDER = "user_gender"
+USER_AGE = "user_age"
+USER_OCCUPATION = "user_occupation"
+USER_ZIP_PREFIX = "user_zip_prefix"
+
+RAW_FEATURES: dict[str, RawFeature] = {
+    f.name: f
+    for f in (
+        RawFeature(USER_ID, Kind.INT, Shape.SCALAR),
+        RawFeature(CONTEXT_MOVIE_ID, Kind.INT, Shape.PER_CONTEXT_MOVIE),
+        RawFeature(CONTEXT_MOVIE_RATING, Kind.FLOAT, Shape.PER_CONTEXT_MOVIE),
+        RawFeature(CONTEXT_MOVIE_YEAR, Kind.INT, Shape.PER_CONTEXT_MOVIE),
+        RawFeature(CONTEXT_MOVIE_GENRE, Kind.STRING, Shape.FLATTENED),
+        RawFeature(LABEL_MOVIE_ID, Kind.INT, Shape.SCALAR),
+        RawFeature(LABEL_TIMESTAMP, Kind.INT, Shape.SCALAR),
+        RawFeature(HISTORY_LENGTH, Kind.INT, Shape.SCALAR),
+        RawFeature(USER_GENDER, Kind.STRING, Shape.SCALAR, user_feature=True),
+        RawFeature(USER_AGE, Kind.INT, Shape.SCALAR, user_feature=True),
+        RawFeature(USER_OCCUPATION, Kind.STRING, Shape.SCALAR, user_feature=True),
+        RawFeature(USER_ZIP_PREFIX, Kind.STRING, Shape.SCALAR, user_feature=True),
+    )
+}

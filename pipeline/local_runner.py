@@ -1,0 +1,104 @@
+"""Runs the pipeline locally with LocalDagRunner and Beam's DirectRunner.
+
+As a module::
+
+    python -m pipeline.local_runner --data-dir DIR --output-dir DIR [--config FILE]
+        [--split leave_last_out|random|temporal] [--min-rating R] [--beam-arg=--flag=value]
+
+As a TFX CLI pipeline (settings from RECS_* environment variables, else the defaults)::
+
+    tfx pipeline create --engine local --pipeline_path pipeline/local_runner.py
+    tfx run create --engine local --pipeline_name movie-recs
+"""
+
+import os
+import sys
+
+if not __package__:  # run as a file by the TFX CLI: import from the repository root
+    sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+import argparse  # noqa: E402
+import logging  # noqa: E402
+
+import pipeline  # noqa: E402,F401  (selects Keras 2 before TensorFlow is imported)
+from tfx import v1 as tfx  # noqa: E402
+
+from components.data_formats import movielens  # noqa: E402
+from components.example_gen import timelines  # noqa: E402
+from components.example_gen.executor import IngestSettings  # noqa: E402
+from configs import input_config  # noqa: E402
+from pipeline import configs  # noqa: E402
+from pipeline.pipeline import create_pipeline  # noqa: E402
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    env = os.environ.get
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data-dir", default=env("RECS_DATA_DIR", configs.DATA_DIR))
+    parser.add_argument("--output-dir", default=env("RECS_OUTPUT_DIR", configs.OUTPUT_DIR))
+    parser.add_argument("--config", default=env("RECS_CONFIG", configs.INPUT_CONFIG),
+                        help="input config .pbtxt (a path, or a name in configs/)")
+    parser.add_argument("--pipeline-name", default=env("RECS_PIPELINE_NAME", configs.PIPELINE_NAME))
+    parser.add_argument("--split", default=env("RECS_SPLIT", "leave_last_out"),
+                        choices=timelines.SplitSettings.KINDS)
+    parser.add_argument("--seed", type=int, default=42, help="seed of the random split")
+    parser.add_argument("--min-rating", type=float, default=0.0)
+    parser.add_argument("--min-timeline-length", type=int, default=3)
+    parser.add_argument("--max-bad-fraction", type=float, default=0.01,
+                        help="fail when more than this share of a file's lines is invalid")
+    parser.add_argument("--beam-workers", type=int, default=0, help="0: one per CPU")
+    parser.add_argument("--beam-arg", action="append", default=[],
+                        help="extra Beam pipeline argument, e.g. --beam-arg=--runner=DirectRunner")
+    parser.add_argument("--no-cache", action="store_true", help="re-run every component")
+    return parser.parse_args(argv)
+
+
+def build(args: argparse.Namespace):
+    """The pipeline for these arguments; config and data problems fail here, before any run."""
+    config_text = input_config.read_text(args.config)
+    config = input_config.parse(config_text, args.config)
+    layout = movielens.detect_layout(args.data_dir)
+    if input_config.needs_user_features(config) and layout.users_file is None:
+        raise input_config.ConfigError(
+            f"{args.config} uses user features, but the {layout.name} layout in "
+            f"{args.data_dir} has no users file; choose a config without global features."
+        )
+    ingest = IngestSettings(
+        examples=timelines.ExampleSettings(
+            min_rating=args.min_rating,
+            min_timeline_length=args.min_timeline_length,
+            max_context_length=input_config.context_length(config),
+            split=timelines.SplitSettings(kind=args.split, seed=args.seed),
+        ),
+        max_bad_fraction=args.max_bad_fraction,
+    )
+    output_dir = os.path.abspath(args.output_dir)
+    return create_pipeline(
+        pipeline_name=args.pipeline_name,
+        pipeline_root=configs.pipeline_root(output_dir),
+        data_dir=os.path.abspath(args.data_dir),
+        input_config_text=config_text,
+        ingest=ingest,
+        metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
+            configs.metadata_path(output_dir)
+        ),
+        beam_pipeline_args=configs.beam_args(args.beam_workers, args.beam_arg),
+        enable_cache=not args.no_cache,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        tfx_pipeline = build(args)
+    except (input_config.ConfigError, movielens.DataError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    tfx.orchestration.LocalDagRunner().run(tfx_pipeline)
+    print(f"Pipeline outputs and ML Metadata are under {os.path.abspath(args.output_dir)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

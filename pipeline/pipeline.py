@@ -1,0 +1,58 @@
+"""The TFX pipeline: wiring only. Each component's logic lives in components/."""
+
+from __future__ import annotations
+
+from tfx import v1 as tfx
+from tfx.orchestration import pipeline as tfx_pipeline
+
+from components.example_gen.component import MovieLensExampleGen
+from components.example_gen.executor import IngestSettings
+from components.transform.preprocessing import CONFIG_KEY
+from components.validation.anomalies_gate import AnomaliesGate
+from pipeline import configs
+
+
+def create_pipeline(
+    *,
+    pipeline_name: str,
+    pipeline_root: str,
+    data_dir: str,
+    input_config_text: str,
+    ingest: IngestSettings,
+    schema_dir: str = configs.SCHEMA_DIR,
+    metadata_connection_config=None,
+    beam_pipeline_args: list[str] | None = None,
+    enable_cache: bool = True,
+) -> tfx_pipeline.Pipeline:
+    """ExampleGen -> statistics, schema, validation -> Transform."""
+    example_gen = MovieLensExampleGen(input_base=data_dir, settings=ingest)
+    statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
+    schema_gen = tfx.components.ImportSchemaGen(schema_file=f"{schema_dir}/schema.pbtxt")
+    example_validator = tfx.components.ExampleValidator(
+        statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"]
+    )
+    anomalies_gate = AnomaliesGate(anomalies=example_validator.outputs["anomalies"])
+    transform = tfx.components.Transform(
+        examples=example_gen.outputs["examples"],
+        schema=schema_gen.outputs["schema"],
+        preprocessing_fn=configs.PREPROCESSING_FN,
+        custom_config={CONFIG_KEY: input_config_text},
+    )
+    transform.add_upstream_node(anomalies_gate)
+
+    components = [
+        example_gen,
+        statistics_gen,
+        schema_gen,
+        example_validator,
+        anomalies_gate,
+        transform,
+    ]
+    return tfx_pipeline.Pipeline(
+        pipeline_name=pipeline_name,
+        pipeline_root=pipeline_root,
+        components=components,
+        enable_cache=enable_cache,
+        metadata_connection_config=metadata_connection_config,
+        beam_pipeline_args=beam_pipeline_args or configs.beam_args(),
+    )
