@@ -52,6 +52,15 @@ def load(path: str) -> pb.InputConfig:
     return parse(read_text(path), path)
 
 
+def with_encoder(config: pb.InputConfig, encoder: str) -> str:
+    """The config's text with every activity group's encoder_type set to ``encoder``."""
+    changed = pb.InputConfig()
+    changed.CopyFrom(config)
+    for group in changed.activity_feature_groups:
+        group.encoder_type = pb.EncoderType.Value(encoder)
+    return text_format.MessageToString(changed)
+
+
 def activity_features(config: pb.InputConfig) -> Iterator[pb.Feature]:
     for group in config.activity_feature_groups:
         yield from group.features
@@ -159,6 +168,8 @@ def validate(config: pb.InputConfig, source: str = "<config>") -> None:
         problems.append(f"label_feature must be {raw.LABEL_MOVIE_ID!r}, got {label.feature_name!r}")
     else:
         _check_feature(label, "label_feature", problems)
+        if label.feature_length != 1:
+            problems.append("label_feature needs feature_length 1 (one movie per example)")
     for vocab, members in vocabularies(config).items():
         sizes = {f.vocab_size for f in members}
         types = {f.feature_type for f in members}
@@ -166,6 +177,17 @@ def validate(config: pb.InputConfig, source: str = "<config>") -> None:
             names = ", ".join(f"{f.feature_name}(size {f.vocab_size})" for f in members)
             problems.append(f"vocabulary {vocab!r} is declared with different sizes/types: {names}")
     movie_ids = [f for f in activity_features(config) if f.feature_name == raw.CONTEXT_MOVIE_ID]
+    if not movie_ids and config.activity_feature_groups:
+        problems.append(
+            f"{raw.CONTEXT_MOVIE_ID} must be in an activity group: it sets how many recent "
+            "movies make the history"
+        )
+    for kind, index, group in groups:
+        if kind == "activity" and all(f.feature_type == pb.FLOAT for f in group.features):
+            problems.append(
+                f"activity_feature_groups[{index}] needs a categorical feature: its padding "
+                "rows mark where the history starts"
+            )
     if movie_ids and label.vocab_name and movie_ids[0].vocab_name != label.vocab_name:
         problems.append(
             f"{raw.CONTEXT_MOVIE_ID} and the label must share one movie vocabulary "

@@ -20,6 +20,7 @@ import dataclasses
 import enum
 import re
 from collections.abc import Iterable, Iterator
+from typing import NamedTuple
 
 import tensorflow as tf
 
@@ -28,6 +29,7 @@ class Reason(str, enum.Enum):
     """Why a line did not become a record. Invalid reasons count towards the bad-line share."""
 
     WRONG_COLUMN_COUNT = "wrong_column_count"
+    MALFORMED = "malformed"  # not readable as CSV at all
     NON_NUMERIC = "non_numeric"
     RATING_OUT_OF_RANGE = "rating_out_of_range"
     UNKNOWN_MOVIE = "unknown_movie"
@@ -44,6 +46,7 @@ class Reason(str, enum.Enum):
 INVALID_REASONS = frozenset(
     {
         Reason.WRONG_COLUMN_COUNT,
+        Reason.MALFORMED,
         Reason.NON_NUMERIC,
         Reason.RATING_OUT_OF_RANGE,
         Reason.UNKNOWN_MOVIE,
@@ -121,8 +124,9 @@ def detect_layout(data_dir: str) -> Layout:
     raise DataError(f"No MovieLens files found in {data_dir!r}. Expected one of: {expected}.")
 
 
-@dataclasses.dataclass(frozen=True)
-class Rating:
+class Rating(NamedTuple):
+    """One ratings line (a tuple: cheap to pickle between Beam workers)."""
+
     user_id: int
     movie_id: int
     rating: float
@@ -130,16 +134,14 @@ class Rating:
     line_no: int
 
 
-@dataclasses.dataclass(frozen=True)
-class Movie:
+class Movie(NamedTuple):
     movie_id: int
     title: str
     year: int  # 0 when the title carries no year
     genres: tuple[str, ...]
 
 
-@dataclasses.dataclass(frozen=True)
-class User:
+class User(NamedTuple):
     user_id: int
     gender: str
     age: int
@@ -160,9 +162,13 @@ class Rejection:
         return f"{self.file}, line {self.line_no}: {self.reason.value}: {self.line[:120]!r}"
 
 
-def _split(layout: Layout, line: str, separator: str) -> list[str]:
+def _split(layout: Layout, line: str, separator: str) -> list[str] | None:
+    """The line's fields, or None when the CSV reader cannot read it (e.g. a NUL byte)."""
     if layout is ML_LATEST:
-        return next(csv.reader([line]))
+        try:
+            return next(csv.reader([line]))
+        except csv.Error:
+            return None
     return line.split(separator)
 
 
@@ -175,6 +181,8 @@ def parse_rating(layout: Layout, line: str, line_no: int) -> Rating | Reason:
     if layout.has_header and line_no == 1:
         return Reason.HEADER
     fields = _split(layout, line.rstrip("\r\n"), layout.ratings_separator)
+    if fields is None:
+        return Reason.MALFORMED
     if len(fields) != 4:
         return Reason.WRONG_COLUMN_COUNT
     try:
@@ -215,6 +223,8 @@ def parse_movie(layout: Layout, line: str, line_no: int) -> Movie | Reason:
             year = int(date.group(1))
     else:
         fields = _split(layout, line, "::")
+        if fields is None:
+            return Reason.MALFORMED
         if len(fields) != 3:
             return Reason.WRONG_COLUMN_COUNT
         title = fields[1]
@@ -346,9 +356,16 @@ def plan_chunks(path: str, chunk_bytes: int = 8 << 20) -> list[Chunk]:
     chunks = []
     offset, line_no = 0, 1
     with tf.io.gfile.GFile(path, "rb") as handle:
+        # Cut at newline bytes found in the data itself: GFile.readline() drops the "\r"
+        # of CRLF files, which would shift every later offset.
         while block := handle.read(chunk_bytes):
-            if not block.endswith(b"\n"):
-                block += handle.readline()
+            while not block.endswith(b"\n") and (more := handle.read(chunk_bytes)):
+                cut = more.find(b"\n")
+                if cut >= 0:
+                    block += more[: cut + 1]
+                    handle.seek(offset + len(block))
+                else:
+                    block += more
             chunks.append(Chunk(path, offset, offset + len(block), line_no))
             offset += len(block)
             line_no += block.count(b"\n")
