@@ -14,7 +14,10 @@ OUTPUT_DIR = os.path.join(REPO_ROOT, "outputs")
 INPUT_CONFIG = os.path.join(REPO_ROOT, "configs", "cnn_id.pbtxt")
 SCHEMA_DIR = os.path.join(REPO_ROOT, "schema")
 
+# Module code is referenced by dotted path, so no wheel is built for it (Kubeflow images
+# carry the project on PYTHONPATH).
 PREPROCESSING_FN = "components.transform.preprocessing.preprocessing_fn"
+RUN_FN = "components.model.trainer.run_fn"
 
 
 def pipeline_root(output_dir: str) -> str:

@@ -17,18 +17,20 @@ import sys
 if not __package__:  # run as a file by the TFX CLI: import from the repository root
     sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-import argparse  # noqa: E402
-import logging  # noqa: E402
+import argparse
+import json
+import logging
 
-import pipeline  # noqa: E402,F401  (selects Keras 2 before TensorFlow is imported)
-from tfx import v1 as tfx  # noqa: E402
+from tfx import v1 as tfx
 
-from components.data_formats import movielens  # noqa: E402
-from components.example_gen import timelines  # noqa: E402
-from components.example_gen.executor import IngestSettings  # noqa: E402
-from configs import input_config  # noqa: E402
-from pipeline import configs  # noqa: E402
-from pipeline.pipeline import create_pipeline  # noqa: E402
+import pipeline  # noqa: F401  (selects Keras 2 before TensorFlow is imported)
+from components.data_formats import movielens
+from components.example_gen import timelines
+from components.example_gen.executor import IngestSettings
+from components.model.hparams import HParams
+from configs import input_config
+from pipeline import configs
+from pipeline.pipeline import create_pipeline
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -36,27 +38,66 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data-dir", default=env("RECS_DATA_DIR", configs.DATA_DIR))
     parser.add_argument("--output-dir", default=env("RECS_OUTPUT_DIR", configs.OUTPUT_DIR))
-    parser.add_argument("--config", default=env("RECS_CONFIG", configs.INPUT_CONFIG),
-                        help="input config .pbtxt (a path, or a name in configs/)")
+    parser.add_argument(
+        "--config",
+        default=env("RECS_CONFIG", configs.INPUT_CONFIG),
+        help="input config .pbtxt (a path, or a name in configs/)",
+    )
     parser.add_argument("--pipeline-name", default=env("RECS_PIPELINE_NAME", configs.PIPELINE_NAME))
-    parser.add_argument("--split", default=env("RECS_SPLIT", "leave_last_out"),
-                        choices=timelines.SplitSettings.KINDS)
+    parser.add_argument(
+        "--split",
+        default=env("RECS_SPLIT", "leave_last_out"),
+        choices=timelines.SplitSettings.KINDS,
+    )
     parser.add_argument("--seed", type=int, default=42, help="seed of the random split")
     parser.add_argument("--min-rating", type=float, default=0.0)
     parser.add_argument("--min-timeline-length", type=int, default=3)
-    parser.add_argument("--max-bad-fraction", type=float, default=0.01,
-                        help="fail when more than this share of a file's lines is invalid")
+    parser.add_argument(
+        "--max-bad-fraction",
+        type=float,
+        default=0.01,
+        help="fail when more than this share of a file's lines is invalid",
+    )
     parser.add_argument("--beam-workers", type=int, default=0, help="0: one per CPU")
-    parser.add_argument("--beam-arg", action="append", default=[],
-                        help="extra Beam pipeline argument, e.g. --beam-arg=--runner=DirectRunner")
+    parser.add_argument(
+        "--beam-arg",
+        action="append",
+        default=[],
+        help="extra Beam pipeline argument, e.g. --beam-arg=--runner=DirectRunner",
+    )
+    parser.add_argument(
+        "--encoder",
+        choices=("BOW", "CNN", "LSTM", "TRANSFORMER"),
+        help="override every activity group's encoder_type in the config",
+    )
+    parser.add_argument(
+        "--hparam",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="training hyper-parameter, e.g. --hparam epochs=5 (JSON values)",
+    )
     parser.add_argument("--no-cache", action="store_true", help="re-run every component")
+    parser.add_argument("--until", help="last component to run, e.g. Transform")
     return parser.parse_args(argv)
+
+
+def _hparam(item: str) -> tuple[str, object]:
+    name, _, value = item.partition("=")
+    try:
+        return name, json.loads(value)
+    except json.JSONDecodeError:
+        return name, value
 
 
 def build(args: argparse.Namespace):
     """The pipeline for these arguments; config and data problems fail here, before any run."""
     config_text = input_config.read_text(args.config)
     config = input_config.parse(config_text, args.config)
+    if args.encoder:
+        config_text = input_config.with_encoder(config, args.encoder)
+        config = input_config.parse(config_text, f"{args.config} with {args.encoder}")
+    hparams = HParams.from_dict(dict(_hparam(item) for item in args.hparam))
     layout = movielens.detect_layout(args.data_dir)
     if input_config.needs_user_features(config) and layout.users_file is None:
         raise input_config.ConfigError(
@@ -79,11 +120,13 @@ def build(args: argparse.Namespace):
         data_dir=os.path.abspath(args.data_dir),
         input_config_text=config_text,
         ingest=ingest,
+        hparams=hparams,
         metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
             configs.metadata_path(output_dir)
         ),
         beam_pipeline_args=configs.beam_args(args.beam_workers, args.beam_arg),
         enable_cache=not args.no_cache,
+        until=args.until,
     )
 
 
@@ -92,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
         tfx_pipeline = build(args)
-    except (input_config.ConfigError, movielens.DataError) as error:
+    except (input_config.ConfigError, movielens.DataError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     tfx.orchestration.LocalDagRunner().run(tfx_pipeline)

@@ -7,6 +7,8 @@ from tfx.orchestration import pipeline as tfx_pipeline
 
 from components.example_gen.component import MovieLensExampleGen
 from components.example_gen.executor import IngestSettings
+from components.model import trainer as trainer_module
+from components.model.hparams import HParams
 from components.transform.preprocessing import CONFIG_KEY
 from components.validation.anomalies_gate import AnomaliesGate
 from pipeline import configs
@@ -19,12 +21,17 @@ def create_pipeline(
     data_dir: str,
     input_config_text: str,
     ingest: IngestSettings,
+    hparams: HParams,
     schema_dir: str = configs.SCHEMA_DIR,
     metadata_connection_config=None,
     beam_pipeline_args: list[str] | None = None,
     enable_cache: bool = True,
+    until: str | None = None,
 ) -> tfx_pipeline.Pipeline:
-    """ExampleGen -> statistics, schema, validation -> Transform."""
+    """ExampleGen -> statistics, schema, validation -> Transform -> Trainer.
+
+    ``until`` names the last component to include (e.g. "Transform" for the data part).
+    """
     example_gen = MovieLensExampleGen(input_base=data_dir, settings=ingest)
     statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
     schema_gen = tfx.components.ImportSchemaGen(schema_file=f"{schema_dir}/schema.pbtxt")
@@ -37,8 +44,21 @@ def create_pipeline(
         schema=schema_gen.outputs["schema"],
         preprocessing_fn=configs.PREPROCESSING_FN,
         custom_config={CONFIG_KEY: input_config_text},
+        # StatisticsGen already describes the raw data; Transform's own statistics would
+        # double its run time on ML-1M.
+        disable_statistics=True,
     )
     transform.add_upstream_node(anomalies_gate)
+    trainer = tfx.components.Trainer(
+        run_fn=configs.RUN_FN,
+        examples=transform.outputs["transformed_examples"],
+        transform_graph=transform.outputs["transform_graph"],
+        schema=schema_gen.outputs["schema"],
+        custom_config={
+            trainer_module.CONFIG_KEY: input_config_text,
+            trainer_module.HPARAMS_KEY: hparams.to_dict(),
+        },
+    )
 
     components = [
         example_gen,
@@ -47,7 +67,13 @@ def create_pipeline(
         example_validator,
         anomalies_gate,
         transform,
+        trainer,
     ]
+    if until:
+        names = [c.id for c in components]
+        if until not in names:
+            raise ValueError(f"--until must name a component: {names}")
+        components = components[: names.index(until) + 1]
     return tfx_pipeline.Pipeline(
         pipeline_name=pipeline_name,
         pipeline_root=pipeline_root,

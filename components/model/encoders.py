@@ -1,0 +1,160 @@
+"""Context encoders: each turns a left-padded activity sequence into one vector.
+
+Every encoder takes ``embeddings`` of shape ``[batch, length, dim]`` and a boolean ``mask``
+of shape ``[batch, length]`` (True at real activities; padding sits on the left, the most
+recent activity is last) and returns ``[batch, units]``. Padding never changes the output:
+the same history padded to any length encodes to the same vector.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from configs.input_config_pb2 import BOW, CNN, LSTM, TRANSFORMER
+
+keras = tf.keras
+_NEG_INF = -1e9
+
+
+class BagOfWordsEncoder(keras.layers.Layer):
+    """Masked mean of the activity embeddings (zero for an empty history)."""
+
+    def call(self, embeddings: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:
+        weights = tf.cast(mask, embeddings.dtype)[:, :, tf.newaxis]
+        total = tf.reduce_sum(embeddings * weights, axis=1)
+        return total / tf.maximum(tf.reduce_sum(weights, axis=1), 1.0)
+
+
+class ConvEncoder(keras.layers.Layer):
+    """Causal 1-D convolutions, one per filter ratio, then a masked global max pool.
+
+    Causal windows only look back, so a window that reaches into padding sees the same
+    zeros that the implicit left padding of a shorter input would give.
+    """
+
+    def __init__(self, filters: list[int], kernel_size: int, **kwargs):
+        super().__init__(**kwargs)
+        self.filters = list(filters)
+        self.kernel_size = kernel_size
+        self._convs = [
+            keras.layers.Conv1D(n, kernel_size, padding="causal", activation="relu")
+            for n in self.filters
+        ]
+
+    def call(self, embeddings: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:
+        weights = tf.cast(mask, embeddings.dtype)[:, :, tf.newaxis]
+        embeddings = embeddings * weights
+        outputs = []
+        for conv in self._convs:
+            features = conv(embeddings)
+            pooled = tf.reduce_max(features + (1.0 - weights) * _NEG_INF, axis=1)
+            outputs.append(pooled * tf.reduce_max(weights, axis=1))  # empty history -> 0
+        return tf.concat(outputs, axis=-1)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size}
+
+
+class LstmEncoder(keras.layers.Layer):
+    """Masked LSTM; its final state summarises the history (padding steps are skipped)."""
+
+    def __init__(self, units: int, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+        self._lstm = keras.layers.LSTM(units)
+
+    def call(self, embeddings: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:
+        return self._lstm(embeddings, mask=mask)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "units": self.units}
+
+
+class TransformerBlock(keras.layers.Layer):
+    """Pre-norm self-attention and feed-forward block with residual connections."""
+
+    def __init__(self, dim: int, heads: int, dropout: float, **kwargs):
+        super().__init__(**kwargs)
+        self._attention = keras.layers.MultiHeadAttention(
+            heads, max(dim // heads, 1), dropout=dropout
+        )
+        self._feed_forward = keras.Sequential(
+            [keras.layers.Dense(dim, activation="gelu"), keras.layers.Dense(dim)]
+        )
+        self._norm1 = keras.layers.LayerNormalization(epsilon=1e-6)
+        self._norm2 = keras.layers.LayerNormalization(epsilon=1e-6)
+        self._dropout = keras.layers.Dropout(dropout)
+
+    def call(self, x: tf.Tensor, attention_mask: tf.Tensor, training=None) -> tf.Tensor:
+        normed = self._norm1(x)
+        x = x + self._dropout(
+            self._attention(normed, normed, attention_mask=attention_mask, training=training),
+            training=training,
+        )
+        return x + self._dropout(self._feed_forward(self._norm2(x)), training=training)
+
+
+class TransformerEncoder(keras.layers.Layer):
+    """Causal self-attention over the history; the output at the most recent activity.
+
+    Positions are counted back from the most recent activity, so an item's position does
+    not depend on how much padding precedes it.
+    """
+
+    def __init__(self, max_length: int, layers: int, heads: int, dropout: float, **kwargs):
+        super().__init__(**kwargs)
+        self.max_length = max_length
+        self.num_layers = layers
+        self.heads = heads
+        self.dropout = dropout
+        self._blocks: list[TransformerBlock] = []
+        self._final_norm = keras.layers.LayerNormalization(epsilon=1e-6)
+
+    def build(self, input_shape) -> None:
+        dim = int(input_shape[-1])
+        self._positions = self.add_weight(
+            name="positions",
+            shape=(self.max_length, dim),
+            initializer=keras.initializers.TruncatedNormal(stddev=0.02),
+        )
+        self._blocks = [
+            TransformerBlock(dim, self.heads, self.dropout, name=f"block_{i}")
+            for i in range(self.num_layers)
+        ]
+        super().build(input_shape)
+
+    def call(self, embeddings: tf.Tensor, mask: tf.Tensor, training=None) -> tf.Tensor:
+        length = tf.shape(embeddings)[1]
+        # Row i of the table is "i steps before the most recent activity".
+        positions = tf.reverse(self._positions[:length], axis=[0])
+        x = embeddings + positions[tf.newaxis]
+        causal = tf.linalg.band_part(tf.ones([length, length], tf.bool), -1, 0)
+        attention_mask = tf.logical_and(causal[tf.newaxis], mask[:, tf.newaxis, :])
+        for block in self._blocks:
+            x = block(x, attention_mask, training=training)
+        return self._final_norm(x[:, -1])
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "max_length": self.max_length,
+            "layers": self.num_layers,
+            "heads": self.heads,
+            "dropout": self.dropout,
+        }
+
+
+def make_encoder(encoder_type: int, length: int, input_dim: int, hparams) -> keras.layers.Layer:
+    """The encoder an activity group's ``encoder_type`` names, sized by the hyper-parameters."""
+    if encoder_type == BOW:
+        return BagOfWordsEncoder()
+    if encoder_type == CNN:
+        filters = [max(1, round(r * input_dim)) for r in hparams.conv_num_filter_ratios]
+        return ConvEncoder(filters, hparams.conv_kernel_size)
+    if encoder_type == LSTM:
+        return LstmEncoder(hparams.lstm_num_units)
+    if encoder_type == TRANSFORMER:
+        return TransformerEncoder(
+            length, hparams.transformer_layers, hparams.transformer_heads, hparams.dropout
+        )
+    raise ValueError(f"Unsupported encoder_type {encoder_type}")

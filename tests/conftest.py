@@ -1,0 +1,34 @@
+import dataclasses
+
+import pytest
+
+import components  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow is loaded)
+from components.data_formats import synthetic
+
+# One small synthetic ML-1M-layout data set, one real pipeline run through the Trainer:
+# shared by the integration tests so the suite pays for it once.
+PIPELINE_SPEC = synthetic.SyntheticSpec(
+    num_users=120, num_movies=250, mean_ratings_per_user=25, seed=7, bad_lines=10
+)
+PIPELINE_CONFIG = "cnn_full"
+PIPELINE_HPARAMS = ("--hparam", "epochs=2", "--hparam", "batch_size=64")
+
+
+@dataclasses.dataclass(frozen=True)
+class PipelineRun:
+    data_dir: str
+    output_dir: str
+    summary: synthetic.SyntheticSummary
+    args: tuple[str, ...]
+
+
+@pytest.fixture(scope="session")
+def pipeline_run(tmp_path_factory) -> PipelineRun:
+    from tests import pipeline_runs
+
+    data_dir = str(tmp_path_factory.mktemp("ml-1m-synthetic"))
+    output_dir = str(tmp_path_factory.mktemp("outputs"))
+    summary = synthetic.write_movielens(data_dir, "ml-1m", PIPELINE_SPEC)
+    args = ("--config", PIPELINE_CONFIG, *PIPELINE_HPARAMS)
+    pipeline_runs.run_pipeline(data_dir, output_dir, *args)
+    return PipelineRun(data_dir, output_dir, summary, args)
