@@ -14,9 +14,9 @@ from typing import Any
 import tensorflow as tf
 import tensorflow_transform as tft
 
+from components.transform import ids
 from configs import input_config
 from configs.input_config_pb2 import FLOAT, Feature
-from components.transform import ids
 
 CONFIG_KEY = "input_config"
 
@@ -47,7 +47,9 @@ def right_align(sparse: tf.SparseTensor, length: int) -> tf.Tensor:
     keep = target_cols >= 0
     indices = tf.stack([tf.boolean_mask(rows, keep), tf.boolean_mask(target_cols, keep)], axis=1)
     dense = tf.scatter_nd(
-        indices, tf.boolean_mask(sparse.values, keep), tf.stack([batch, tf.constant(length, tf.int64)])
+        indices,
+        tf.boolean_mask(sparse.values, keep),
+        tf.stack([batch, tf.constant(length, tf.int64)]),
     )
     dense.set_shape([None, length])
     return dense

@@ -4,7 +4,6 @@ ExampleValidator records anomalies but never fails; Transform and everything aft
 only when this gate passes, and a failure prints one readable line per anomaly.
 """
 
-
 import os
 
 from tensorflow_data_validation.utils import anomalies_util
