@@ -73,7 +73,12 @@ def create_pipeline(
         names = [c.id for c in components]
         if until not in names:
             raise ValueError(f"--until must name a component: {names}")
-        components = components[: names.index(until) + 1]
+        kept, dropped = components[: names.index(until) + 1], components[names.index(until) + 1 :]
+        for component in kept:
+            for later in dropped:
+                if later in component.downstream_nodes:
+                    component.remove_downstream_node(later)
+        components = kept
     return tfx_pipeline.Pipeline(
         pipeline_name=pipeline_name,
         pipeline_root=pipeline_root,

@@ -1,0 +1,67 @@
+"""Bad input stops a run with one clear message instead of a stack trace or a silent drop."""
+
+import pytest
+
+from components.data_formats import synthetic
+from components.data_formats.movielens import DataError
+from components.validation.anomalies_gate import DataAnomaliesError
+from pipeline import local_runner
+from tests import pipeline_runs
+
+pytestmark = pytest.mark.slow
+SMALL = synthetic.SyntheticSpec(num_users=40, num_movies=80, mean_ratings_per_user=12, seed=3)
+
+
+def test_too_many_bad_lines_fail_with_file_line_and_reason(tmp_path):
+    spec = synthetic.SyntheticSpec(
+        num_users=40, num_movies=80, mean_ratings_per_user=12, seed=3, bad_lines=60
+    )
+    synthetic.write_movielens(tmp_path / "data", "ml-1m", spec)
+    with pytest.raises(DataError) as error:
+        pipeline_runs.run_pipeline(
+            str(tmp_path / "data"), str(tmp_path / "out"), "--until", pipeline_runs.EXAMPLE_GEN
+        )
+    message = str(error.value)
+    assert "ratings.dat" in message and "> max_bad_fraction 1.0%" in message
+    assert "line " in message and "wrong_column_count" in message
+
+
+def test_missing_movie_file_is_reported_before_anything_runs(tmp_path, capsys):
+    synthetic.write_movielens(tmp_path / "data", "ml-1m", SMALL)
+    (tmp_path / "data" / "movies.dat").unlink()
+    code = local_runner.main(
+        ["--data-dir", str(tmp_path / "data"), "--output-dir", str(tmp_path / "out")]
+    )
+    assert code == 2
+    assert "movies.dat is missing" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_user_features_on_data_without_users_file_is_a_config_error(tmp_path, capsys):
+    synthetic.write_movielens(tmp_path / "data", "ml-latest", SMALL)
+    code = local_runner.main(
+        [
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--output-dir",
+            str(tmp_path / "o"),
+            "--config",
+            "cnn_full",
+        ]
+    )
+    assert code == 2
+    assert "has no users file" in capsys.readouterr().err
+
+
+def test_schema_anomalies_stop_the_pipeline_with_a_readable_report(tmp_path):
+    synthetic.write_movielens(tmp_path / "data", "ml-1m", SMALL)
+    movies = tmp_path / "data" / "movies.dat"
+    lines = movies.read_bytes().decode("latin-1").splitlines()
+    # Every movie from the future: release years outside the schema's domain.
+    shifted = [line.replace("(19", "(29").replace("(20", "(30") for line in lines]
+    movies.write_bytes(("\n".join(shifted) + "\n").encode("latin-1"))
+    with pytest.raises(DataAnomaliesError) as error:
+        pipeline_runs.run_pipeline(
+            str(tmp_path / "data"), str(tmp_path / "out"), "--until", "AnomaliesGate"
+        )
+    assert "context_movie_year" in str(error.value)
