@@ -1,0 +1,139 @@
+"""Encoders, the recommender and its signatures."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from components.data_formats import synthetic
+from components.model import encoders
+from components.model.hparams import HParams
+from components.model.recommender import Recommender, compile_model
+from components.transform import ids
+from configs import input_config
+from configs.input_config_pb2 import BOW, CNN, LSTM, TRANSFORMER
+
+HPARAMS = HParams(dropout=0.0)
+LENGTH, DIM = 8, 6
+
+
+def _encoder(encoder_type: int) -> tf.keras.layers.Layer:
+    tf.keras.utils.set_random_seed(0)
+    return encoders.make_encoder(encoder_type, LENGTH, DIM, HPARAMS)
+
+
+def _history(length: int, items: int, padding_values: str) -> tuple[tf.Tensor, tf.Tensor]:
+    """The same ``items`` activities, left-padded to ``length``; padding holds noise or 0."""
+    rng = np.random.default_rng(1)
+    real = np.random.default_rng(2).normal(size=(items, DIM)).astype(np.float32)
+    pad = length - items
+    noise = rng.normal(size=(pad, DIM)) * 100 if padding_values == "noise" else np.zeros((pad, DIM))
+    embeddings = np.concatenate([noise.astype(np.float32), real])[np.newaxis]
+    mask = np.array([[False] * pad + [True] * items])
+    return tf.constant(embeddings), tf.constant(mask)
+
+
+ENCODERS = {"BOW": BOW, "CNN": CNN, "LSTM": LSTM, "TRANSFORMER": TRANSFORMER}
+
+
+@pytest.mark.parametrize("name", ENCODERS)
+def test_encoder_output_shape(name):
+    encoder = _encoder(ENCODERS[name])
+    embeddings = tf.random.normal([4, LENGTH, DIM])
+    mask = tf.sequence_mask([0, 1, 5, LENGTH], LENGTH)[:, ::-1]
+    output = encoder(embeddings, mask)
+    assert output.shape[0] == 4 and len(output.shape) == 2
+    assert np.isfinite(output.numpy()).all()
+
+
+@pytest.mark.parametrize("name", ENCODERS)
+def test_padding_never_changes_the_encoding(name):
+    encoder = _encoder(ENCODERS[name])
+    reference = encoder(*_history(LENGTH, 3, "zeros")).numpy()
+    for length in (3, 5, LENGTH):
+        for padding_values in ("zeros", "noise"):
+            output = encoder(*_history(length, 3, padding_values)).numpy()
+            np.testing.assert_allclose(output, reference, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ENCODERS)
+def test_encoding_depends_on_the_history(name):
+    encoder = _encoder(ENCODERS[name])
+    first = encoder(*_history(LENGTH, 3, "zeros")).numpy()
+    second = encoder(*_history(LENGTH, 4, "zeros")).numpy()
+    assert not np.allclose(first, second)
+
+
+def _planted_data(num_movies: int, seed: int):
+    """Context windows of row ids and next-movie labels from synthetic timelines."""
+    spec = synthetic.SyntheticSpec(
+        num_users=300,
+        num_movies=num_movies,
+        mean_ratings_per_user=30,
+        successor_strength=0.8,
+        tie_probability=0.0,
+        seed=seed,
+    )
+    return spec, synthetic.planted_successors(spec)
+
+
+def _windows(sequences: list[list[int]], length: int):
+    contexts, labels = [], []
+    for sequence in sequences:
+        for position in range(1, len(sequence)):
+            context = sequence[max(0, position - length) : position]
+            contexts.append([ids.PADDING] * (length - len(context)) + context)
+            labels.append(sequence[position])
+    return np.array(contexts, np.int64), np.array(labels, np.int64)[:, np.newaxis]
+
+
+@pytest.mark.parametrize("name", ["CNN", "TRANSFORMER"])
+def test_model_learns_a_planted_next_movie_pattern(name, tmp_path):
+    num_movies = 200
+    spec, successors = _planted_data(num_movies, seed=5)
+    summary = synthetic.write_movielens(tmp_path, "ml-latest", spec)
+    assert summary.num_ratings > 0
+    rows = {movie: row for row, movie in enumerate(sorted(successors), ids.FIRST_VOCAB_ROW)}
+    by_user: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    lines = (tmp_path / "ratings.csv").read_text().splitlines()[1:]
+    for line_no, line in enumerate(lines):
+        user, movie, _, timestamp = line.split(",")
+        by_user[int(user)].append((int(timestamp), line_no, rows[int(movie)]))
+    sequences = [[row for *_, row in sorted(events)] for events in by_user.values()]
+    train_x, train_y = _windows([s[:-1] for s in sequences], 10)
+    test_x, test_y = _windows([s[-11:] for s in sequences], 10)
+    test_x, test_y = test_x[-len(sequences) :], test_y[-len(sequences) :]
+
+    config = input_config.with_encoder(input_config.load("cnn_id"), name)
+    hparams = HParams(epochs=8, batch_size=128, learning_rate=0.01, dropout=0.0)
+    tf.keras.utils.set_random_seed(0)
+    model = Recommender(input_config.parse(config), {"movie_id": num_movies}, hparams)
+    compile_model(model, hparams)
+    model.fit({"context_movie_id": train_x}, train_y, epochs=hparams.epochs, verbose=0)
+    logits = model({"context_movie_id": tf.constant(test_x)}).numpy()
+    top10 = np.argsort(-logits, axis=1)[:, :10]
+    hit_rate = float(
+        np.mean([label in top for label, top in zip(test_y[:, 0], top10, strict=True)])
+    )
+    chance = 10 / num_movies
+    assert hit_rate > 5 * chance, (hit_rate, chance)
+    assert not np.isin(top10, [ids.PADDING, ids.oov_row(num_movies)]).any()
+
+
+@pytest.mark.parametrize("loss", ["sampled_softmax", "in_batch"])
+def test_sampled_losses_train(loss):
+    config = input_config.load("bow_id")
+    hparams = HParams(loss=loss, num_sampled=20, batch_size=32, dropout=0.0)
+    tf.keras.utils.set_random_seed(0)
+    model = Recommender(config, {"movie_id": 50}, hparams)
+    compile_model(model, hparams)
+    rng = np.random.default_rng(0)
+    # A history of one repeated movie, followed by a fixed other movie: learnable by BOW.
+    context = np.repeat(rng.integers(1, 51, size=(512, 1)), 10, axis=1)
+    labels = (context[:, -1:] % 50) + 1
+    history = model.fit({"context_movie_id": context}, labels, epochs=6, verbose=0)
+    losses = history.history["loss"]
+    assert losses[-1] < 0.7 * losses[0], losses
