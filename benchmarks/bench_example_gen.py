@@ -79,8 +79,16 @@ def main() -> None:
 
     output_dir = os.path.join(work_dir, "pipeline")
     runner_args = local_runner.parse_args(
-        ["--data-dir", args.data_dir, "--output-dir", output_dir, "--config", args.config,
-         "--until", "Transform"]
+        [
+            "--data-dir",
+            args.data_dir,
+            "--output-dir",
+            output_dir,
+            "--config",
+            args.config,
+            "--until",
+            "Transform",
+        ]
     )
     start = time.perf_counter()
     with PeakMemory() as pipeline_memory:
