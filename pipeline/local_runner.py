@@ -17,13 +17,15 @@ import sys
 if not __package__:  # run as a file by the TFX CLI: import from the repository root
     sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
+import components  # noqa: F401  (selects Keras 2 before TensorFlow is imported)
+
+# isort: split
 import argparse
 import json
-import logging
 
+from absl import logging
 from tfx import v1 as tfx
 
-import pipeline  # noqa: F401  (selects Keras 2 before TensorFlow is imported)
 from components.data_formats import movielens
 from components.example_gen import timelines
 from components.example_gen.executor import IngestSettings
@@ -131,7 +133,8 @@ def build(args: argparse.Namespace):
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    # TFX logs through absl; INFO shows each component's progress and the ingest report.
+    logging.set_verbosity(logging.INFO)
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
         tfx_pipeline = build(args)

@@ -1,0 +1,50 @@
+"""Plots HR@10 by history length per encoder from bench_quality results (like the seed's chart).
+
+python -m benchmarks.plot_quality [--results docs/quality_results.jsonl] [--out docs/...png]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import defaultdict
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--results", default="docs/quality_results.jsonl")
+    parser.add_argument("--out", default="docs/recall_by_history.png")
+    args = parser.parse_args()
+    series: dict[tuple[str, str], dict[int, float]] = defaultdict(dict)
+    with open(args.results, encoding="utf-8") as handle:
+        for line in handle:
+            row = json.loads(line)
+            if "train_seconds" not in row:
+                continue  # baselines have no history length
+            encoder, features, history = row["model"].split()
+            metrics = row["filtered"] if row["protocol"] == "headline" else row["unfiltered"]
+            series[(row["protocol"], f"{encoder} {features}")][int(history[1:])] = metrics["hr@10"]
+    protocols = sorted({protocol for protocol, _ in series})
+    figure, axes = plt.subplots(1, len(protocols), figsize=(6 * len(protocols), 4), squeeze=False)
+    for axis, protocol in zip(axes[0], protocols, strict=True):
+        for (row_protocol, name), points in sorted(series.items()):
+            if row_protocol == protocol:
+                lengths = sorted(points)
+                axis.plot(lengths, [points[n] for n in lengths], marker="o", label=name)
+        axis.set_title(f"ML-1M, {protocol} protocol")
+        axis.set_xlabel("history length")
+        axis.set_ylabel("HR@10" + (" (seen movies filtered)" if protocol == "headline" else ""))
+        axis.grid(alpha=0.3)
+        axis.legend()
+    figure.tight_layout()
+    figure.savefig(args.out, dpi=120)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
