@@ -26,6 +26,7 @@ import tensorflow as tf
 from benchmarks.common import PeakMemory
 from components.data_formats import movielens
 from components.example_gen import timelines
+from components.model import sequence_training
 from components.model.hparams import HParams
 from components.model.recommender import Recommender, compile_model
 from components.transform import ids
@@ -146,7 +147,9 @@ def baselines(data: Data, train, test) -> dict[str, np.ndarray]:
     return {"popularity": np.tile(popularity, (len(test), 1)), "markov": markov}
 
 
-def train_and_score(data: Data, train, test, encoder: str, length: int, features: str, hparams):
+def train_and_score(
+    data: Data, train, test, encoder: str, length: int, features: str, hparams, layout: str
+):
     config = input_config.load(FEATURE_CONFIGS[features])
     for group in config.activity_feature_groups:
         if group.features[0].feature_name == "context_movie_id":
@@ -159,6 +162,19 @@ def train_and_score(data: Data, train, test, encoder: str, length: int, features
     tf.keras.utils.set_random_seed(hparams.seed)
     model = Recommender(config, vocab_sizes, hparams)
     compile_model(model, hparams)
+    if layout == "sequences":
+        # Each user's training part: everything before the held-out eval and test labels.
+        last_train = defaultdict(int)
+        for user, position in train:
+            last_train[user] = max(last_train[user], position)
+        parts = [data.sequences[u][: p + 1] for u, p in sorted(last_train.items())]
+        inputs, targets = sequence_training.sequence_examples(parts, length)
+        start = time.perf_counter()
+        sequence_training.fit_sequences(model, "context_movie_id", inputs, targets, hparams)
+        seconds = time.perf_counter() - start
+        scores = model.predict(test_x, batch_size=1024, verbose=0)
+        positions = int((targets > 0).sum()) * hparams.epochs
+        return scores, test_y[:, 0], seconds, positions / seconds
     dataset = (
         tf.data.Dataset.from_tensor_slices((train_x, train_y))
         .shuffle(200_000, seed=hparams.seed)
@@ -180,6 +196,12 @@ def main() -> None:
     parser.add_argument("--lengths", default="10")
     parser.add_argument("--features", default="id")
     parser.add_argument("--hparam", action="append", default=[], metavar="NAME=VALUE")
+    parser.add_argument(
+        "--layout",
+        choices=("windows", "sequences"),
+        default="windows",
+        help="sequences: loss at every position (TRANSFORMER, id only)",
+    )
     parser.add_argument("--results", default="docs/quality_results.jsonl")
     args = parser.parse_args()
     values = {}
@@ -210,11 +232,12 @@ def main() -> None:
             for length in [int(n) for n in args.lengths.split(",")]:
                 with PeakMemory() as memory:
                     scores, test_labels, seconds, throughput = train_and_score(
-                        data, train, test, encoder, length, features, hparams
+                        data, train, test, encoder, length, features, hparams, args.layout
                     )
                 rows.append(
                     {
-                        "model": f"{encoder} {features} h{length}",
+                        "model": f"{encoder} {features} h{length}"
+                        + (" seq" if args.layout == "sequences" else ""),
                         "filtered": rank_metrics(scores, test_labels, seen),
                         "unfiltered": rank_metrics(scores, test_labels, None),
                         "train_seconds": round(seconds, 1),

@@ -26,9 +26,10 @@ def main() -> None:
             row = json.loads(line)
             if "train_seconds" not in row:
                 continue  # baselines have no history length
-            encoder, features, history = row["model"].split()
+            encoder, features, history, *layout = row["model"].split()
             metrics = row["filtered"] if row["protocol"] == "headline" else row["unfiltered"]
-            series[(row["protocol"], f"{encoder} {features}")][int(history[1:])] = metrics["hr@10"]
+            name = " ".join([encoder, features, *layout])
+            series[(row["protocol"], name)][int(history[1:])] = metrics["hr@10"]
     protocols = sorted({protocol for protocol, _ in series})
     figure, axes = plt.subplots(1, len(protocols), figsize=(6 * len(protocols), 4), squeeze=False)
     for axis, protocol in zip(axes[0], protocols, strict=True):

@@ -123,7 +123,11 @@ class TransformerEncoder(keras.layers.Layer):
         ]
         super().build(input_shape)
 
-    def call(self, embeddings: tf.Tensor, mask: tf.Tensor, training=None) -> tf.Tensor:
+    def call(
+        self, embeddings: tf.Tensor, mask: tf.Tensor, training=None, all_positions: bool = False
+    ) -> tf.Tensor:
+        """``[batch, dim]`` at the newest activity, or ``[batch, length, dim]`` when
+        ``all_positions`` (for training with a loss at every position, as SASRec does)."""
         length = tf.shape(embeddings)[1]
         # Row i of the table is "i steps before the most recent activity".
         positions = tf.reverse(self._positions[:length], axis=[0])
@@ -132,7 +136,9 @@ class TransformerEncoder(keras.layers.Layer):
         attention_mask = tf.logical_and(causal[tf.newaxis], mask[:, tf.newaxis, :])
         for block in self._blocks:
             x = block(x, attention_mask, training=training)
-        return self._final_norm(x[:, -1])
+        # Normalising every position keeps the layer's input rank fixed for both uses.
+        x = self._final_norm(x)
+        return x if all_positions else x[:, -1]
 
     def get_config(self) -> dict:
         return {

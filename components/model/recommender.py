@@ -13,7 +13,7 @@ import math
 
 import tensorflow as tf
 
-from components.model.encoders import make_encoder
+from components.model.encoders import TransformerEncoder, make_encoder
 from components.model.hparams import HParams
 from components.transform import ids
 from configs import input_config
@@ -96,6 +96,23 @@ class ContextTower(keras.layers.Layer):
             x = self._dropout(layer(x), training=training)
         return self._projection(x)
 
+    def sequence_context(self, inputs: dict[str, tf.Tensor], training=None) -> tf.Tensor:
+        """Context embeddings at every position: ``[batch, length, label_dim]``.
+
+        Only for a single TRANSFORMER activity group without global features, whose output
+        at position t depends only on activities up to t (causal attention).
+        """
+        if len(self._activity) != 1 or self._global:
+            raise ValueError("sequence training needs exactly one activity group, no globals")
+        embed, encoder = self._activity[0]
+        if not isinstance(encoder, TransformerEncoder):
+            raise ValueError("sequence training needs the TRANSFORMER encoder")
+        embeddings, mask = embed(inputs)
+        x = encoder(embeddings, mask, training=training, all_positions=True)
+        for layer in self._hidden:
+            x = self._dropout(layer(x), training=training)
+        return self._projection(x)
+
 
 class Recommender(keras.Model):
     """Scores every movie-vocabulary row for a history; trains with (sampled) softmax."""
@@ -122,6 +139,15 @@ class Recommender(keras.Model):
 
     def context(self, inputs: dict[str, tf.Tensor], training=None) -> tf.Tensor:
         return self.context_tower({n: inputs[n] for n in self.input_names}, training=training)
+
+    def sequence_logits(self, inputs: dict[str, tf.Tensor], training=None) -> tf.Tensor:
+        """Logits for the next movie at every position: ``[batch, length, rows]``."""
+        if not self.label_embedding.built:
+            self.label_embedding.build(None)
+        context = self.context_tower.sequence_context(
+            {n: inputs[n] for n in self.input_names}, training=training
+        )
+        return tf.einsum("btd,rd->btr", context, self.label_table()) + self._row_bias
 
     def label_table(self) -> tf.Tensor:
         return self.label_embedding.embeddings
@@ -189,10 +215,12 @@ def _log_uniform_log_q(rows: tf.Tensor, num_rows: int) -> tf.Tensor:
 
 
 class KnownLabelCrossEntropy(keras.losses.Loss):
-    """Softmax cross-entropy that skips labels outside the vocabulary.
+    """Softmax cross-entropy that skips padding labels and labels outside the vocabulary.
 
     An eval label never seen in training maps to the OOV row, which is never scored; it
-    counts as a miss in the hit-rate metrics but adds nothing to the loss.
+    counts as a miss in the hit-rate metrics but adds nothing to the loss. Padding labels
+    occur in sequence training (positions before a user's first activity). Labels may have
+    any shape whose size matches the logits' leading dimensions.
     """
 
     def __init__(self, oov_row: int, **kwargs):
@@ -200,8 +228,8 @@ class KnownLabelCrossEntropy(keras.losses.Loss):
         self.oov_row = oov_row
 
     def call(self, labels: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
-        labels = tf.reshape(tf.cast(labels, tf.int64), [-1])
-        known = tf.not_equal(labels, self.oov_row)
+        labels = tf.reshape(tf.cast(labels, tf.int64), tf.shape(logits)[:-1])
+        known = tf.logical_and(tf.not_equal(labels, self.oov_row), labels > ids.PADDING)
         safe = tf.where(known, labels, tf.zeros_like(labels) + ids.FIRST_VOCAB_ROW)
         losses = tf.nn.sparse_softmax_cross_entropy_with_logits(safe, logits)
         return tf.where(known, losses, tf.zeros_like(losses))
