@@ -148,12 +148,23 @@ def baselines(data: Data, train, test) -> dict[str, np.ndarray]:
 
 
 def train_and_score(
-    data: Data, train, test, encoder: str, length: int, features: str, hparams, layout: str
+    data: Data,
+    train,
+    test,
+    encoder: str,
+    length: int,
+    features: str,
+    hparams,
+    layout: str,
+    dims: tuple[int, int] | None,
 ):
     config = input_config.load(FEATURE_CONFIGS[features])
     for group in config.activity_feature_groups:
-        if group.features[0].feature_name == "context_movie_id":
-            group.features[0].feature_length = length
+        movie = group.features[0]
+        if movie.feature_name == "context_movie_id":
+            movie.feature_length = length
+            if dims:
+                movie.embedding_dim, config.label_feature.embedding_dim = dims
     config = input_config.parse(input_config.with_encoder(config, encoder))
     genres = features == "id_genre"
     train_x, train_y = windows(data, train, length, genres)
@@ -202,6 +213,7 @@ def main() -> None:
         default="windows",
         help="sequences: loss at every position (TRANSFORMER, id only)",
     )
+    parser.add_argument("--dims", help="context and label movie embedding sizes, e.g. 64,64")
     parser.add_argument("--results", default="docs/quality_results.jsonl")
     args = parser.parse_args()
     values = {}
@@ -232,7 +244,15 @@ def main() -> None:
             for length in [int(n) for n in args.lengths.split(",")]:
                 with PeakMemory() as memory:
                     scores, test_labels, seconds, throughput = train_and_score(
-                        data, train, test, encoder, length, features, hparams, args.layout
+                        data,
+                        train,
+                        test,
+                        encoder,
+                        length,
+                        features,
+                        hparams,
+                        args.layout,
+                        tuple(int(d) for d in args.dims.split(",")) if args.dims else None,
                     )
                 rows.append(
                     {
