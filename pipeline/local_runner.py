@@ -142,8 +142,26 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     tfx.orchestration.LocalDagRunner().run(tfx_pipeline)
-    print(f"Pipeline outputs and ML Metadata are under {os.path.abspath(args.output_dir)}")
+    output_dir = os.path.abspath(args.output_dir)
+    if os.path.exists(configs.metadata_path(output_dir)):  # absent when the TFX CLI compiles
+        print(f"\nPipeline root and ML Metadata: {output_dir}")
+        model = _latest_model(output_dir)
+        if model:
+            print(f"Trained model (SavedModel with on-device signatures): {model}")
     return 0
+
+
+def _latest_model(output_dir: str) -> str | None:
+    """The newest Trainer SavedModel recorded in ML Metadata, if any."""
+    from ml_metadata.metadata_store import metadata_store
+
+    store = metadata_store.MetadataStore(
+        tfx.orchestration.metadata.sqlite_metadata_connection_config(
+            configs.metadata_path(output_dir)
+        )
+    )
+    models = store.get_artifacts_by_type("Model")
+    return os.path.join(max(models, key=lambda a: a.id).uri, "Format-Serving") if models else None
 
 
 if __name__ == "__main__":
