@@ -119,6 +119,7 @@ def test_model_learns_a_planted_next_movie_pattern(name, tmp_path):
         np.mean([label in top for label, top in zip(test_y[:, 0], top10, strict=True)])
     )
     chance = 10 / num_movies
+    print(f"{name} planted HR@10 {hit_rate:.3f} vs chance {chance:.3f}")
     assert hit_rate > 5 * chance, (hit_rate, chance)
     assert not np.isin(top10, [ids.PADDING, ids.oov_row(num_movies)]).any()
 
@@ -180,4 +181,5 @@ def test_sequence_training_learns_the_planted_pattern(tmp_path):
     hit_rate = float(
         np.mean([label in top for label, top in zip(test_y[:, 0], top10, strict=True)])
     )
+    print(f"sequence-trained planted HR@10 {hit_rate:.3f}")
     assert hit_rate > 5 * 10 / num_movies, hit_rate
