@@ -11,6 +11,7 @@ import tensorflow as tf
 from components.data_formats.movielens import Movie, Rating, Reason, User
 from components.example_gen import features as raw
 from components.example_gen import timelines as tl
+from tests.example_oracle import make_example
 
 
 def rating(movie: int, timestamp: int, line_no: int, stars: float = 4.0, user: int = 1) -> Rating:
@@ -282,7 +283,7 @@ def test_context_is_the_most_recent_movies_oldest_first():
         15: Movie(15, "E (1975)", 1975, ("Horror",)),
         16: Movie(16, "F (1976)", 1976, ("War",)),
     }
-    example = tl.make_example(timeline, 5, movies, None, max_context_length=3)
+    example = make_example(timeline, 5, movies, None, max_context_length=3)
     assert values(example, raw.CONTEXT_MOVIE_ID) == [13, 14, 15]
     assert values(example, raw.CONTEXT_MOVIE_RATING) == [3.5, 4.0, 4.5]
     assert values(example, raw.CONTEXT_MOVIE_YEAR) == [1973, 1974, 1975]
@@ -297,9 +298,9 @@ def test_context_is_the_most_recent_movies_oldest_first():
     assert values(example, raw.HISTORY_LENGTH) == [5]  # before truncation to 3
     assert values(example, raw.USER_ID) == [1]
 
-    exactly_full = tl.make_example(timeline, 3, movies, None, max_context_length=3)
+    exactly_full = make_example(timeline, 3, movies, None, max_context_length=3)
     assert values(exactly_full, raw.CONTEXT_MOVIE_ID) == [11, 12, 13]
-    short = tl.make_example(timeline, 2, movies, None, max_context_length=3)
+    short = make_example(timeline, 2, movies, None, max_context_length=3)
     assert values(short, raw.CONTEXT_MOVIE_ID) == [11, 12]
     assert values(short, raw.CONTEXT_MOVIE_GENRE) == [b"Drama", b"Comedy", b"Romance"]
     assert values(short, raw.LABEL_MOVIE_ID) == [13]
@@ -315,7 +316,7 @@ def test_zero_values_are_kept():
         8: Movie(8, "Label (2000)", 2000, ()),
     }
     user = User(0, "", 0, "0", "")
-    example = tl.make_example(timeline, 2, movies, user, max_context_length=10)
+    example = make_example(timeline, 2, movies, user, max_context_length=10)
     feature = example.features.feature
     for name in (
         raw.USER_ID,
@@ -345,7 +346,7 @@ def test_zero_values_are_kept():
 def test_first_label_with_zero_label_values():
     timeline = tl.Timeline(3, [Rating(3, 5, 4.0, 0, 1), Rating(3, 0, 4.0, 0, 2)])
     movies = {5: Movie(5, "Five", 0, ()), 0: Movie(0, "Zero", 0, ())}
-    example = tl.make_example(timeline, 1, movies, None, max_context_length=10)
+    example = make_example(timeline, 1, movies, None, max_context_length=10)
     assert values(example, raw.LABEL_MOVIE_ID) == [0]
     assert values(example, raw.LABEL_TIMESTAMP) == [0]
     assert values(example, raw.HISTORY_LENGTH) == [1]
@@ -356,7 +357,7 @@ def test_user_features_only_when_a_user_is_given():
     timeline = make_timeline(1, 3)
     movies = movies_for(timeline)
     user_features = {raw.USER_GENDER, raw.USER_AGE, raw.USER_OCCUPATION, raw.USER_ZIP_PREFIX}
-    without = tl.make_example(timeline, 2, movies, None, max_context_length=10)
+    without = make_example(timeline, 2, movies, None, max_context_length=10)
     assert not user_features & set(without.features.feature)
     assert set(without.features.feature) == {
         raw.USER_ID,
@@ -367,9 +368,10 @@ def test_user_features_only_when_a_user_is_given():
         raw.LABEL_MOVIE_ID,
         raw.LABEL_TIMESTAMP,
         raw.HISTORY_LENGTH,
+        raw.HISTORY_BUCKET,
     }
     user = User(1, "F", 25, "écrivain", "480")
-    with_user = tl.make_example(timeline, 2, movies, user, max_context_length=10)
+    with_user = make_example(timeline, 2, movies, user, max_context_length=10)
     assert values(with_user, raw.USER_GENDER) == [b"F"]
     assert values(with_user, raw.USER_AGE) == [25]
     assert values(with_user, raw.USER_OCCUPATION) == ["écrivain".encode()]
@@ -405,7 +407,7 @@ def test_timeline_examples_match_make_example_at_every_position(with_user, max_c
     emitted = list(tl.timeline_examples(timeline, movies, user, example_settings))
     assert [split for split, _ in emitted] == [tl.TRAIN] * 3 + [tl.EVAL, tl.TEST]
     for position, (_, serialized) in enumerate(emitted, start=1):
-        expected = tl.make_example(timeline, position, movies, user, max_context_length)
+        expected = make_example(timeline, position, movies, user, max_context_length)
         actual = tf.train.Example.FromString(serialized)
         for name in expected.features.feature:
             assert values(actual, name) == values(expected, name), (position, name)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import itertools
 
 
 class Kind(str, enum.Enum):
@@ -38,6 +39,7 @@ CONTEXT_MOVIE_GENRE = "context_movie_genre"
 LABEL_MOVIE_ID = "label_movie_id"
 LABEL_TIMESTAMP = "label_timestamp"
 HISTORY_LENGTH = "history_length"  # all earlier ratings of the user, before truncation
+HISTORY_BUCKET = "history_bucket"  # HISTORY_LENGTH in coarse ranges, for sliced evaluation
 USER_GENDER = "user_gender"
 USER_AGE = "user_age"
 USER_OCCUPATION = "user_occupation"
@@ -54,9 +56,22 @@ RAW_FEATURES: dict[str, RawFeature] = {
         RawFeature(LABEL_MOVIE_ID, Kind.INT, Shape.SCALAR),
         RawFeature(LABEL_TIMESTAMP, Kind.INT, Shape.SCALAR),
         RawFeature(HISTORY_LENGTH, Kind.INT, Shape.SCALAR),
+        RawFeature(HISTORY_BUCKET, Kind.STRING, Shape.SCALAR),
         RawFeature(USER_GENDER, Kind.STRING, Shape.SCALAR, user_feature=True),
         RawFeature(USER_AGE, Kind.INT, Shape.SCALAR, user_feature=True),
         RawFeature(USER_OCCUPATION, Kind.STRING, Shape.SCALAR, user_feature=True),
         RawFeature(USER_ZIP_PREFIX, Kind.STRING, Shape.SCALAR, user_feature=True),
     )
 }
+
+# Lower bounds of the history-length buckets evaluation is sliced by.
+HISTORY_BUCKET_STARTS = (1, 5, 20, 50, 200)
+
+
+def history_bucket(length: int) -> str:
+    """The bucket name of a history length, e.g. "005-019" or "200+" (names sort in order)."""
+    starts = HISTORY_BUCKET_STARTS
+    for start, end in itertools.pairwise(starts):
+        if length < end:
+            return f"{start:03d}-{end - 1:03d}"
+    return f"{starts[-1]}+"

@@ -15,7 +15,6 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pyarrow as pa
-import tensorflow as tf
 from tfx_bsl.coders import example_coder
 
 from components.data_formats.movielens import Movie, Rating, Reason, User
@@ -124,42 +123,6 @@ def assign_split(
     return TRAIN if timestamp < eval_start else EVAL if timestamp < test_start else TEST
 
 
-def make_example(
-    timeline: Timeline,
-    position: int,
-    movies: dict[int, Movie],
-    user: User | None,
-    max_context_length: int,
-) -> tf.train.Example:
-    """The example predicting ``timeline.ratings[position]`` from the ratings before it.
-
-    Sequence features hold the most recent ``max_context_length`` context movies, oldest
-    first, unpadded; Transform pads them to the lengths in the input config.
-    """
-    label = timeline.ratings[position]
-    context = timeline.ratings[max(0, position - max_context_length) : position]
-    context_movies = [movies[r.movie_id] for r in context]
-    example = tf.train.Example()
-    # Filling the map in place avoids copying a Feature message per feature (2x faster).
-    feature = example.features.feature
-    feature[raw.USER_ID].int64_list.value.append(timeline.user_id)
-    feature[raw.CONTEXT_MOVIE_ID].int64_list.value.extend([r.movie_id for r in context])
-    feature[raw.CONTEXT_MOVIE_RATING].float_list.value.extend([r.rating for r in context])
-    feature[raw.CONTEXT_MOVIE_YEAR].int64_list.value.extend([m.year for m in context_movies])
-    feature[raw.CONTEXT_MOVIE_GENRE].bytes_list.value.extend(
-        [g.encode() for m in context_movies for g in m.genres]
-    )
-    feature[raw.LABEL_MOVIE_ID].int64_list.value.append(label.movie_id)
-    feature[raw.LABEL_TIMESTAMP].int64_list.value.append(label.timestamp)
-    feature[raw.HISTORY_LENGTH].int64_list.value.append(position)
-    if user is not None:
-        feature[raw.USER_GENDER].bytes_list.value.append(user.gender.encode())
-        feature[raw.USER_AGE].int64_list.value.append(user.age)
-        feature[raw.USER_OCCUPATION].bytes_list.value.append(user.occupation.encode())
-        feature[raw.USER_ZIP_PREFIX].bytes_list.value.append(user.zip_prefix.encode())
-    return example
-
-
 def _windows(num_items: int, max_context_length: int) -> tuple[np.ndarray, np.ndarray]:
     """Label positions 1..n-1 and, per position, the start of its context window."""
     positions = np.arange(1, num_items)
@@ -232,6 +195,9 @@ def timeline_examples(
             np.fromiter((ratings[p].timestamp for p in positions), np.int64, len(positions))
         ),
         raw.HISTORY_LENGTH: _singletons(positions.astype(np.int64)),
+        raw.HISTORY_BUCKET: _singletons(
+            pa.array([raw.history_bucket(int(p)).encode() for p in positions], pa.binary())
+        ),
     }
     if user is not None:
         count = len(positions)
