@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -24,8 +25,28 @@ def pipeline_root(output_dir: str) -> str:
     return os.path.join(output_dir, "pipeline_root")
 
 
+def push_destination(output_dir: str) -> str:
+    """Pushed TFLite models, one versioned folder each."""
+    return os.path.join(output_dir, "serving_models")
+
+
 def metadata_path(output_dir: str) -> str:
     return os.path.join(output_dir, "metadata.sqlite")
+
+
+def staged_schema_dir(output_dir: str, schema_dir: str = SCHEMA_DIR) -> str:
+    """A copy of schema/ under a folder named by its content hash.
+
+    ImportSchemaGen's cache key is the schema's path, so an edited schema would otherwise
+    be served from cache; a content-addressed path makes every edit a new import.
+    """
+    with open(os.path.join(schema_dir, "schema.pbtxt"), "rb") as handle:
+        content = handle.read()
+    staged = os.path.join(output_dir, "schema", hashlib.sha256(content).hexdigest()[:16])
+    os.makedirs(staged, exist_ok=True)
+    with open(os.path.join(staged, "schema.pbtxt"), "wb") as handle:
+        handle.write(content)
+    return staged
 
 
 def beam_args(workers: int = 0, extra: list[str] | None = None) -> list[str]:

@@ -27,6 +27,7 @@ from absl import logging
 from tfx import v1 as tfx
 
 from components.data_formats import movielens
+from components.evaluation.eval_config import GateSettings
 from components.example_gen import timelines
 from components.example_gen.executor import IngestSettings
 from components.model.hparams import HParams
@@ -79,6 +80,24 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         metavar="NAME=VALUE",
         help="training hyper-parameter, e.g. --hparam epochs=5 (JSON values)",
     )
+    parser.add_argument(
+        "--gate-k",
+        type=int,
+        default=GateSettings.gate_k,
+        help="K of the recall@K that decides blessing",
+    )
+    parser.add_argument(
+        "--recall-lower-bound",
+        type=float,
+        default=GateSettings.lower_bound,
+        help="bless only if recall@K on the eval split reaches this",
+    )
+    parser.add_argument(
+        "--max-regression",
+        type=float,
+        default=GateSettings.max_regression,
+        help="bless only if recall@K drops at most this below the baseline",
+    )
     parser.add_argument("--no-cache", action="store_true", help="re-run every component")
     parser.add_argument("--until", help="last component to run, e.g. Transform")
     return parser.parse_args(argv)
@@ -123,6 +142,13 @@ def build(args: argparse.Namespace):
         input_config_text=config_text,
         ingest=ingest,
         hparams=hparams,
+        push_destination=configs.push_destination(output_dir),
+        schema_dir=configs.staged_schema_dir(output_dir),
+        gate=GateSettings(
+            gate_k=args.gate_k,
+            lower_bound=args.recall_lower_bound,
+            max_regression=args.max_regression,
+        ),
         metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
             configs.metadata_path(output_dir)
         ),

@@ -5,12 +5,16 @@ from __future__ import annotations
 from tfx import v1 as tfx
 from tfx.orchestration import pipeline as tfx_pipeline
 
+from components.evaluation.eval_config import GateSettings, make_eval_config
+from components.evaluation.report import EvaluationReporter
 from components.example_gen.component import MovieLensExampleGen
 from components.example_gen.executor import IngestSettings
+from components.export.tflite_pusher import TFLitePusher
 from components.model import trainer as trainer_module
 from components.model.hparams import HParams
 from components.transform.preprocessing import CONFIG_KEY
 from components.validation.anomalies_gate import AnomaliesGate
+from configs import input_config
 from pipeline import configs
 
 
@@ -22,13 +26,16 @@ def create_pipeline(
     input_config_text: str,
     ingest: IngestSettings,
     hparams: HParams,
+    push_destination: str,
+    gate: GateSettings,
     schema_dir: str = configs.SCHEMA_DIR,
     metadata_connection_config=None,
     beam_pipeline_args: list[str] | None = None,
     enable_cache: bool = True,
     until: str | None = None,
 ) -> tfx_pipeline.Pipeline:
-    """ExampleGen -> statistics, schema, validation -> Transform -> Trainer.
+    """ExampleGen -> statistics, schema, validation -> Transform -> Trainer -> Evaluator
+    (recall@K gate against the latest blessed model) -> TFLitePusher.
 
     ``until`` names the last component to include (e.g. "Transform" for the data part).
     """
@@ -60,6 +67,34 @@ def create_pipeline(
         },
     )
 
+    baseline_resolver = tfx.dsl.Resolver(
+        strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+        model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
+    ).with_id("latest_blessed_model_resolver")
+    label_key = input_config.parse(input_config_text).label_feature.feature_name
+    evaluator = tfx.components.Evaluator(
+        examples=example_gen.outputs["examples"],
+        model=trainer.outputs["model"],
+        baseline_model=baseline_resolver.outputs["model"],
+        eval_config=make_eval_config(label_key, gate),
+        example_splits=["eval"],
+    )
+    evaluation_report = EvaluationReporter(
+        evaluation=evaluator.outputs["evaluation"], blessing=evaluator.outputs["blessing"]
+    )
+    pusher = TFLitePusher(
+        model=trainer.outputs["model"],
+        model_blessing=evaluator.outputs["blessing"],
+        transform_graph=transform.outputs["transform_graph"],
+        examples=example_gen.outputs["examples"],
+        evaluation=evaluator.outputs["evaluation"],
+        push_destination=push_destination,
+        data_dir=data_dir,
+        input_config_text=input_config_text,
+        hparams=hparams.to_dict(),
+    )
+
     components = [
         example_gen,
         statistics_gen,
@@ -68,6 +103,10 @@ def create_pipeline(
         anomalies_gate,
         transform,
         trainer,
+        baseline_resolver,
+        evaluator,
+        evaluation_report,
+        pusher,
     ]
     if until:
         names = [c.id for c in components]
