@@ -174,7 +174,28 @@ def main(argv: list[str] | None = None) -> int:
         model = _latest_model(output_dir)
         if model:
             print(f"Trained model (SavedModel with on-device signatures): {model}")
+        _print_pushed(output_dir)
     return 0
+
+
+def _print_pushed(output_dir: str) -> None:
+    """Where the pushed TFLite model is, its size and metrics, and a sample recommendation."""
+    from pipeline import recommend
+
+    try:
+        recommender = recommend.Recommender(output_dir)
+    except recommend.RecommendError:
+        print("No TFLite model was pushed (the model was not blessed).")
+        return
+    size = os.path.getsize(recommender.model_path)
+    metrics = recommender.sidecar["metrics"]
+    print(f"Pushed TFLite model: {recommender.model_path} ({size / 2**20:.2f} MiB)")
+    print("Eval metrics: " + ", ".join(f"{k}={v:.4f}" for k, v in sorted(metrics.items())))
+    sample = [int(m) for m in list(recommender.movies)[:3]]
+    recommend.print_text(recommender, recommender.recommend(sample, 5, include_seen=False))
+    print(
+        f"Try: python -m pipeline.recommend --model {output_dir} --history {sample[0]},{sample[1]}"
+    )
 
 
 def _latest_model(output_dir: str) -> str | None:

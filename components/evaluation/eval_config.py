@@ -1,7 +1,7 @@
 """The Evaluator's TFMA configuration: recall@K over the whole catalogue, and the gate.
 
-Recall@K is TFMA's SetMatchRecall on the serving signature's sorted top-K movie ids: with
-one label per example it is the hit rate HR@K. A model is blessed only if recall at the
+Recall@K of the serving signature's sorted top-K movie ids: with one label per example it
+is the hit rate HR@K (components.evaluation.hit_rate). A model is blessed only if recall at the
 gate's K clears ``lower_bound`` and drops at most ``max_regression`` below the baseline
 (the latest blessed model; the first model only needs the bound).
 """
@@ -13,8 +13,9 @@ import json
 
 import tensorflow_model_analysis as tfma
 
+from components.evaluation.hit_rate import HitRate
 from components.example_gen import features as raw
-from components.export.signatures import TOP_IDS, TOP_SCORES
+from components.export.signatures import TOP_IDS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,15 +54,11 @@ def make_eval_config(label_key: str, gate: GateSettings) -> tfma.EvalConfig:
                     slicing_specs=[tfma.SlicingSpec()], threshold=threshold
                 )
             )
-        config = {
-            "top_k": k,
-            "name": recall_name(k),
-            "prediction_class_key": TOP_IDS,
-            "prediction_score_key": TOP_SCORES,
-        }
+        config = {"top_k": k, "name": recall_name(k), "prediction_ids_key": TOP_IDS}
         metrics.append(
             tfma.MetricConfig(
-                class_name="SetMatchRecall",
+                class_name=HitRate.__name__,
+                module=HitRate.__module__,
                 config=json.dumps(config),
                 per_slice_thresholds=thresholds,
             )

@@ -29,14 +29,12 @@ from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 
 from components.data_formats import movielens
 from components.export import on_device_inputs
+from components.export.layout import MODEL_FILE, QUANTIZED_FILE, SIDECAR_FILE
 from components.export.signatures import ON_DEVICE_SIGNATURES, TOP_IDS, TOP_SCORES
 from components.transform import ids
 from configs import input_config
 from configs.input_config_pb2 import FLOAT, STRING
 
-MODEL_FILE = "model.tflite"
-QUANTIZED_FILE = "model_int8_weights.tflite"
-SIDECAR_FILE = "model.json"
 SCORE_TOLERANCE = 1e-3
 
 
@@ -108,6 +106,7 @@ def input_spec(config) -> list[dict[str, Any]]:
                     if feature.feature_type == FLOAT
                     else "raw ids"
                 ),
+                "vocab_name": feature.vocab_name,
                 "padding_value": ids.PADDING,
                 "order": "oldest first, newest last; shorter histories padded on the left",
             }
@@ -234,7 +233,11 @@ class Executor(base_executor.BaseExecutor):
                 ).items()
             },
             "movies": {
-                str(m): {"title": movies[m].title, "genres": list(movies[m].genres)}
+                str(m): {
+                    "title": movies[m].title,
+                    "genres": list(movies[m].genres),
+                    "year": movies[m].year,
+                }
                 for m in movie_ids
                 if m in movies
             },

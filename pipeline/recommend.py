@@ -1,0 +1,177 @@
+"""Recommends movies with a pushed TFLite model on the standalone LiteRT interpreter.
+
+    python -m pipeline.recommend --model outputs --history 1,2,3 [--k 10] [--include-seen]
+    python -m pipeline.recommend --model PATH --histories FILE [--json]
+
+``--model`` is a .tflite file, a pushed version folder, or an output folder (its latest
+pushed model). Histories are comma-separated raw movie ids, oldest first. Movies already in
+the history are left out unless ``--include-seen``. Inputs the model has besides the movie
+ids are derived from the movies where possible (genres, years) and left empty otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+import numpy as np
+from ai_edge_litert.interpreter import Interpreter
+
+# No TensorFlow here: this is what a device runs.
+from components.example_gen import features as raw
+from components.export.layout import MODEL_FILE, SIDECAR_FILE
+from pipeline import configs
+
+
+class RecommendError(ValueError):
+    """Bad input: the message says what and how to fix it."""
+
+
+def find_model(path: str) -> str:
+    """The .tflite file that ``path`` names (a file, a pushed folder or an output folder)."""
+    if os.path.isfile(path):
+        return path
+    candidates = [
+        os.path.join(path, MODEL_FILE),
+        *_latest_pushed(os.path.join(path, "serving_models")),
+        *_latest_pushed(path),
+    ]
+    for candidate in candidates:
+        if os.path.isfile(candidate):
+            return candidate
+    raise RecommendError(
+        f"No pushed model at {path!r}: give a .tflite file, a pushed model folder, or an "
+        "output folder whose pipeline pushed a model (run `make run` first)."
+    )
+
+
+def _latest_pushed(folder: str) -> list[str]:
+    if not os.path.isdir(folder):
+        return []
+    versions = sorted((v for v in os.listdir(folder) if v.isdigit()), key=int)
+    return [os.path.join(folder, versions[-1], MODEL_FILE)] if versions else []
+
+
+class Recommender:
+    """A pushed model and its sidecar: histories in, titled recommendations out."""
+
+    def __init__(self, model_path: str):
+        self.model_path = find_model(model_path)
+        sidecar = os.path.join(os.path.dirname(self.model_path), SIDECAR_FILE)
+        if not os.path.isfile(sidecar):
+            raise RecommendError(f"{sidecar} is missing: it describes the model's inputs")
+        with open(sidecar, encoding="utf-8") as handle:
+            self.sidecar = json.load(handle)
+        self.movies = self.sidecar["movies"]
+        self.inputs = self.sidecar["inputs"]
+        self.k = self.sidecar["k"]
+        self._interpreter = Interpreter(model_path=self.model_path)
+        self._history_input = next(
+            spec for spec in self.inputs if spec["name"] == raw.CONTEXT_MOVIE_ID
+        )
+
+    def _features(self, history: list[int]) -> dict[str, np.ndarray]:
+        vocabularies = self.sidecar["string_vocabularies"]
+        features = {}
+        for spec in self.inputs:
+            name, length = spec["name"], spec["length"]
+            if name == raw.CONTEXT_MOVIE_ID:
+                values = history
+            elif name == raw.CONTEXT_MOVIE_GENRE:
+                vocabulary = vocabularies[spec["vocab_name"]]
+                rows = {genre: row for row, genre in enumerate(vocabulary, 1)}
+                oov = len(vocabulary) + 1
+                values = [rows.get(g, oov) for m in history for g in self.movies[str(m)]["genres"]]
+            elif name == raw.CONTEXT_MOVIE_YEAR:
+                values = [self.movies[str(m)]["year"] for m in history]
+            else:
+                values = []  # ratings and user profile are not known from ids alone
+            values = values[-length:]
+            features[name] = np.array([0] * (length - len(values)) + values, spec["dtype"])
+        return features
+
+    def check(self, history: list[int]) -> None:
+        if not history:
+            raise RecommendError("The history is empty: give at least one movie id.")
+        limit = self._history_input["length"]
+        if len(history) > limit:
+            raise RecommendError(
+                f"The history has {len(history)} movies; this model takes at most {limit} "
+                "(give the most recent ones)."
+            )
+        unknown = [m for m in history if str(m) not in self.movies]
+        if unknown:
+            raise RecommendError(f"Unknown movie ids (not in the model's catalogue): {unknown}")
+
+    def recommend(self, history: list[int], k: int, include_seen: bool) -> dict:
+        self.check(history)
+        if not 1 <= k <= self.k:
+            raise RecommendError(f"--k must be between 1 and {self.k} (the model's K)")
+        signature = "recommend" if include_seen else "recommend_unseen"
+        output = self._interpreter.get_signature_runner(signature)(**self._features(history))
+        ids = [int(m) for m in output["top_prediction_ids"][:k]]
+        return {
+            "history": history,
+            "movie_ids": ids,
+            "scores": [round(float(s), 5) for s in output["top_prediction_scores"][:k]],
+            "titles": [self.movies[str(m)]["title"] for m in ids],
+        }
+
+
+def parse_history(text: str) -> list[int]:
+    try:
+        return [int(part) for part in text.replace(" ", "").split(",") if part]
+    except ValueError:
+        raise RecommendError(f"A history is comma-separated movie ids, got {text!r}") from None
+
+
+def print_text(recommender: Recommender, result: dict) -> None:
+    watched = ", ".join(recommender.movies[str(m)]["title"] for m in result["history"])
+    print(f"Because you watched: {watched}")
+    for rank, (title, movie, score) in enumerate(
+        zip(result["titles"], result["movie_ids"], result["scores"], strict=True), start=1
+    ):
+        genres = "|".join(recommender.movies[str(movie)]["genres"])
+        print(f"{rank:3d}. {title} [{genres}] (id {movie}, score {score:.3f})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", default=configs.OUTPUT_DIR)
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--history", help="comma-separated movie ids, oldest first")
+    source.add_argument("--histories", help="file with one history per line")
+    parser.add_argument("--k", type=int, default=10)
+    parser.add_argument("--include-seen", action="store_true")
+    parser.add_argument("--json", action="store_true", help="print JSON lines")
+    args = parser.parse_args(argv)
+    try:
+        recommender = Recommender(args.model)
+        if args.history is not None:
+            lines = [(0, args.history)]
+        else:
+            with open(args.histories, encoding="utf-8") as handle:
+                lines = [(n, line) for n, line in enumerate(handle, 1) if line.strip()]
+    except (RecommendError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    failures = 0
+    for line_no, text in lines:
+        try:
+            result = recommender.recommend(parse_history(text.strip()), args.k, args.include_seen)
+        except RecommendError as error:
+            where = f"line {line_no}: " if line_no else ""
+            print(f"error: {where}{error}", file=sys.stderr)
+            failures += 1
+            continue
+        if args.json:
+            print(json.dumps(result, ensure_ascii=False))
+        else:
+            print_text(recommender, result)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
