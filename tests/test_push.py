@@ -1,0 +1,142 @@
+"""Evaluator gate, TFLite push and the recommend CLI on the shared synthetic pipeline run."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+from ai_edge_litert.interpreter import Interpreter
+
+from components.export.layout import MODEL_FILE, QUANTIZED_FILE, SIDECAR_FILE
+from pipeline import configs, recommend
+from tests import pipeline_runs
+
+pytestmark = pytest.mark.slow
+
+
+def _versions(output_dir: str) -> list[str]:
+    folder = configs.push_destination(output_dir)
+    return sorted(os.listdir(folder), key=int) if os.path.isdir(folder) else []
+
+
+@pytest.fixture(scope="module")
+def pushed(pipeline_run):
+    versions = _versions(pipeline_run.output_dir)
+    assert versions, "the good model was not pushed"
+    folder = os.path.join(configs.push_destination(pipeline_run.output_dir), versions[-1])
+    with open(os.path.join(folder, SIDECAR_FILE), encoding="utf-8") as handle:
+        return folder, json.load(handle)
+
+
+def test_good_model_is_blessed_and_pushed_with_its_sidecar(pipeline_run, pushed):
+    folder, sidecar = pushed
+    store = pipeline_runs.store(pipeline_run.output_dir)
+    blessing = pipeline_runs.latest_artifact(pipeline_run.output_dir, "ModelBlessing")
+    assert blessing.custom_properties["blessed"].int_value == 1
+    model = pipeline_runs.latest_artifact(pipeline_run.output_dir, "Model")
+    assert sidecar["lineage"]["model_artifact_id"] == model.id
+    assert store.get_artifacts_by_id([sidecar["lineage"]["evaluation_artifact_id"]])
+    names = [spec["name"] for spec in sidecar["inputs"]]
+    assert names[0] == "context_movie_id" and "user_gender" in names
+    assert {spec["padding_value"] for spec in sidecar["inputs"]} == {0}
+    assert sidecar["k"] == 10 and sidecar["metrics"]["recall_at_10"] > 0
+    assert all(movie["title"] for movie in sidecar["movies"].values())
+    assert sidecar["parity"]["contexts"] > 0
+    pushed_artifact = pipeline_runs.latest_artifact(pipeline_run.output_dir, "PushedModel")
+    assert pushed_artifact.custom_properties["pushed"].int_value == 1
+    assert os.path.isfile(os.path.join(pushed_artifact.uri, MODEL_FILE))
+    quantized = sidecar["quantized_variant"]
+    assert quantized["pushed"] == os.path.isfile(os.path.join(folder, QUANTIZED_FILE))
+    report = pipeline_runs.latest_artifact(pipeline_run.output_dir, "EvaluationReport")
+    with open(os.path.join(report.uri, "summary.txt"), encoding="utf-8") as handle:
+        summary = handle.read()
+    assert summary.startswith("Evaluation: BLESSED") and "history_bucket=" in summary
+    assert os.path.isfile(os.path.join(report.uri, "report.html"))
+
+
+def test_pushed_tflite_runs_on_litert_even_for_empty_and_unknown_histories(pushed):
+    folder, sidecar = pushed
+    runner = Interpreter(model_path=os.path.join(folder, MODEL_FILE)).get_signature_runner(
+        "recommend_unseen"
+    )
+    empty = {spec["name"]: np.zeros(spec["length"], spec["dtype"]) for spec in sidecar["inputs"]}
+    unknown = dict(empty, context_movie_id=np.full(10, 10**8, np.int32))
+    known = [int(m) for m in list(sidecar["movies"])[:3]]
+    history = dict(empty, context_movie_id=np.array([0] * 7 + known, np.int32))
+    for features in (empty, unknown, history):
+        ids = runner(**features)["top_prediction_ids"]
+        assert len(set(ids.tolist())) == 10 and all(str(m) in sidecar["movies"] for m in ids)
+    assert not set(runner(**history)["top_prediction_ids"].tolist()) & set(known)
+
+
+def test_unreachable_recall_bound_blesses_nothing_and_pushes_nothing(pipeline_run):
+    before = _versions(pipeline_run.output_dir)
+    pipeline_runs.run_pipeline(
+        pipeline_run.data_dir,
+        pipeline_run.output_dir,
+        *pipeline_run.args,
+        "--recall-lower-bound",
+        "0.99",
+    )
+    blessing = pipeline_runs.latest_artifact(pipeline_run.output_dir, "ModelBlessing")
+    assert blessing.custom_properties["blessed"].int_value == 0
+    assert _versions(pipeline_run.output_dir) == before
+    pushed = pipeline_runs.latest_artifact(pipeline_run.output_dir, "PushedModel")
+    assert pushed.custom_properties["pushed"].int_value == 0
+
+
+def test_recommend_prints_titled_unseen_recommendations(pipeline_run, pushed, capsys):
+    _, sidecar = pushed
+    history = list(sidecar["movies"])[:3]
+    code = recommend.main(
+        ["--model", pipeline_run.output_dir, "--history", ",".join(history), "--k", "5", "--json"]
+    )
+    assert code == 0
+    result = json.loads(capsys.readouterr().out)
+    assert len(result["movie_ids"]) == 5 and not {str(m) for m in result["movie_ids"]} & set(
+        history
+    )
+    assert result["titles"] == [sidecar["movies"][str(m)]["title"] for m in result["movie_ids"]]
+    assert result["scores"] == sorted(result["scores"], reverse=True)
+    code = recommend.main(
+        ["--model", pipeline_run.output_dir, "--history", history[0], "--include-seen"]
+    )
+    assert code == 0 and "Because you watched" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("history", "message"),
+    [
+        ("", "The history is empty"),
+        ("{m},x", "comma-separated movie ids"),
+        ("999999999", "Unknown movie ids"),
+        (",".join(["{m}"] * 11), "takes at most 10"),
+    ],
+)
+def test_recommend_rejects_bad_histories_clearly(pipeline_run, pushed, capsys, history, message):
+    _, sidecar = pushed
+    history = history.format(m=next(iter(sidecar["movies"])))
+    code = recommend.main(["--model", pipeline_run.output_dir, "--history", history])
+    assert code == 1
+    assert message in capsys.readouterr().err
+
+
+def test_recommend_scores_a_file_and_reports_bad_lines(pipeline_run, pushed, tmp_path, capsys):
+    _, sidecar = pushed
+    movies = list(sidecar["movies"])
+    histories = tmp_path / "histories.txt"
+    histories.write_text(f"{movies[0]},{movies[1]}\nnot,ids\n{movies[2]}\n")
+    code = recommend.main(
+        ["--model", pipeline_run.output_dir, "--histories", str(histories), "--json"]
+    )
+    captured = capsys.readouterr()
+    assert code == 1
+    assert len(captured.out.strip().splitlines()) == 2
+    assert "line 2:" in captured.err
+
+
+def test_recommend_without_a_model_says_how_to_get_one(tmp_path, capsys):
+    assert recommend.main(["--model", str(tmp_path), "--history", "1"]) == 2
+    assert "No pushed model" in capsys.readouterr().err
