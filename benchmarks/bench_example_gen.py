@@ -94,7 +94,7 @@ def main() -> None:
     with PeakMemory() as pipeline_memory:
         tfx.orchestration.LocalDagRunner().run(local_runner.build(runner_args))
     pipeline_s = time.perf_counter() - start
-    seconds = component_seconds(configs.metadata_path(output_dir))
+    seconds = component_seconds(output_dir)
 
     example_gen_s = seconds["MovieLensExampleGen"]
     rows = [

@@ -7,8 +7,8 @@ import threading
 import time
 
 import psutil
-from ml_metadata.metadata_store import metadata_store
-from tfx import v1 as tfx
+
+from pipeline import metadata
 
 
 class PeakMemory:
@@ -39,10 +39,9 @@ class PeakMemory:
         self._thread.join()
 
 
-def component_seconds(metadata_path: str) -> dict[str, float]:
+def component_seconds(output_dir: str) -> dict[str, float]:
     """Wall seconds of each component's latest execution, from ML Metadata."""
-    config = tfx.orchestration.metadata.sqlite_metadata_connection_config(metadata_path)
-    store = metadata_store.MetadataStore(config)
+    store = metadata.store(output_dir)
     seconds: dict[str, float] = {}
     for execution in sorted(store.get_executions(), key=lambda e: e.id):
         (execution_type,) = store.get_execution_types_by_id([execution.type_id])

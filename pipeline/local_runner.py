@@ -32,7 +32,7 @@ from components.example_gen import timelines
 from components.example_gen.executor import IngestSettings
 from components.model.hparams import HParams
 from configs import input_config
-from pipeline import configs
+from pipeline import configs, metadata
 from pipeline.pipeline import create_pipeline
 
 
@@ -176,6 +176,35 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Trained model (SavedModel with on-device signatures): {model}")
         _print_pushed(output_dir)
     return 0
+
+
+def _print_pushed(output_dir: str) -> None:
+    """Where the pushed TFLite model is, its size and metrics, and a sample recommendation."""
+    from pipeline import recommend
+
+    try:
+        recommender = recommend.Recommender(output_dir)
+    except recommend.RecommendError:
+        print("No TFLite model was pushed (the model was not blessed).")
+        return
+    size = os.path.getsize(recommender.model_path)
+    metrics = recommender.sidecar["metrics"]
+    print(f"Pushed TFLite model: {recommender.model_path} ({size / 2**20:.2f} MiB)")
+    print("Eval metrics: " + ", ".join(f"{k}={v:.4f}" for k, v in sorted(metrics.items())))
+    sample = [int(m) for m in list(recommender.movies)[:3]]
+    recommend.print_text(recommender, recommender.recommend(sample, 5, include_seen=False))
+    print(
+        f"Try: python -m pipeline.recommend --model {output_dir} --history {sample[0]},{sample[1]}"
+    )
+
+
+def _latest_model(output_dir: str) -> str | None:
+    """The newest Trainer SavedModel recorded in ML Metadata, if any."""
+    try:
+        model = metadata.latest_artifact(output_dir, "Model")
+    except LookupError:
+        return None
+    return os.path.join(model.uri, "Format-Serving")
 
 
 def _print_pushed(output_dir: str) -> None:
