@@ -15,43 +15,32 @@ import os
 import shutil
 import tempfile
 import time
-from collections import defaultdict
 
 import tensorflow as tf
-from tfx import v1 as tfx
 
-from benchmarks.common import PeakMemory, component_seconds
-from components.data_formats import movielens
+from benchmarks.common import PeakMemory, read_single_process, run_pipeline
 from components.example_gen import timelines
 from configs import input_config
-from pipeline import configs, local_runner
+from pipeline import configs
 
 DEFAULT_DATA = os.path.join(configs.REPO_ROOT, "..", "shared", "data", "movielens", "ml-1m")
 
 
 def plain_script(data_dir: str, settings: timelines.ExampleSettings, out_dir: str) -> int:
     """Single-process ExampleGen equivalent; returns the number of examples written."""
-    layout = movielens.detect_layout(data_dir)
-    movies, _ = movielens.read_movies(data_dir, layout)
-    users, _ = movielens.read_users(data_dir, layout)
-    by_user: dict[int, list[movielens.Rating]] = defaultdict(list)
-    path = os.path.join(data_dir, layout.ratings_file)
-    for line_no, line in enumerate(open(path, encoding="utf-8"), start=1):  # noqa: SIM115
-        rating = movielens.parse_rating(layout, line, line_no)
-        if isinstance(rating, movielens.Rating) and rating.movie_id in movies:
-            by_user[rating.user_id].append(rating)
+    data = read_single_process(data_dir)
     options = tf.io.TFRecordOptions(compression_type="GZIP")
     writers = {
         split: tf.io.TFRecordWriter(os.path.join(out_dir, f"{split}.tfrecord.gz"), options)
         for split in timelines.SPLITS
     }
     count = 0
-    for user_id, ratings in by_user.items():
+    for user_id, ratings in data.ratings_by_user.items():
         timeline, _ = timelines.build_timeline(user_id, ratings, settings)
         if timeline is None:
             continue
         for split, example in timelines.timeline_examples(
-            timeline, movies, users.get(user_id), settings
+            timeline, data.movies, data.users.get(user_id), settings
         ):
             writers[split].write(example)
             count += 1
@@ -78,7 +67,7 @@ def main() -> None:
     plain_s = time.perf_counter() - start
 
     output_dir = os.path.join(work_dir, "pipeline")
-    runner_args = local_runner.parse_args(
+    run = run_pipeline(
         [
             "--data-dir",
             args.data_dir,
@@ -90,11 +79,7 @@ def main() -> None:
             "Transform",
         ]
     )
-    start = time.perf_counter()
-    with PeakMemory() as pipeline_memory:
-        tfx.orchestration.LocalDagRunner().run(local_runner.build(runner_args))
-    pipeline_s = time.perf_counter() - start
-    seconds = component_seconds(output_dir)
+    pipeline_s, seconds = run.wall_seconds, run.component_seconds
 
     example_gen_s = seconds["MovieLensExampleGen"]
     rows = [
@@ -107,7 +92,7 @@ def main() -> None:
         ("ExampleGen + Transform", f"{example_gen_s + seconds['Transform']:.1f} s"),
         ("whole run through Transform (wall)", f"{pipeline_s:.1f} s"),
         ("peak memory, plain script", f"{plain_memory.peak_bytes / 2**30:.2f} GiB"),
-        ("peak memory, pipeline (all processes)", f"{pipeline_memory.peak_bytes / 2**30:.2f} GiB"),
+        ("peak memory, pipeline (all processes)", f"{run.peak_bytes / 2**30:.2f} GiB"),
     ]
     width = max(len(name) for name, _ in rows)
     print(f"\nData: {os.path.abspath(args.data_dir)}  config: {os.path.basename(args.config)}")

@@ -20,13 +20,12 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_transform as tft
 from ai_edge_litert.interpreter import Interpreter
-from tfx import v1 as tfx
 
-from benchmarks.common import PeakMemory, component_seconds
+from benchmarks.common import run_pipeline
 from components.export import on_device_inputs, tflite_pusher
 from components.export.layout import MODEL_FILE, QUANTIZED_FILE
 from configs import input_config
-from pipeline import configs, local_runner, metadata, recommend
+from pipeline import configs, metadata, recommend
 
 DEFAULT_DATA = os.path.join(configs.REPO_ROOT, "..", "shared", "data", "movielens", "ml-1m")
 
@@ -75,7 +74,7 @@ def main() -> None:
     rows = []
     for name in args.configs.split(","):
         output_dir = os.path.join(args.work_dir, name)
-        runner_args = local_runner.parse_args(
+        run = run_pipeline(
             [
                 "--data-dir",
                 args.data_dir,
@@ -87,11 +86,6 @@ def main() -> None:
                 "0.05",
             ]
         )
-        start = time.perf_counter()
-        with PeakMemory() as memory:
-            tfx.orchestration.LocalDagRunner().run(local_runner.build(runner_args))
-        wall = time.perf_counter() - start
-        seconds = component_seconds(output_dir)
         model = recommend.Recommender(output_dir)
         folder = os.path.dirname(model.model_path)
         config = input_config.load(name)
@@ -107,9 +101,9 @@ def main() -> None:
         )
         row = {
             "config": name,
-            "wall_s": wall,
-            "components": seconds,
-            "peak_gib": memory.peak_bytes / 2**30,
+            "wall_s": run.wall_seconds,
+            "components": run.component_seconds,
+            "peak_gib": run.peak_bytes / 2**30,
             "recall_at_10": model.sidecar["metrics"].get("recall_at_10"),
             "saved_model_ms": _percentiles(time_saved_model(saved_model, inputs, args.repeats)),
         }

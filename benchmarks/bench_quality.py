@@ -23,8 +23,7 @@ from collections import Counter, defaultdict
 import numpy as np
 import tensorflow as tf
 
-from benchmarks.common import PeakMemory
-from components.data_formats import movielens
+from benchmarks.common import PeakMemory, read_single_process
 from components.example_gen import timelines
 from components.model import sequence_training
 from components.model.hparams import HParams
@@ -47,14 +46,8 @@ class Data:
 
 
 def load(data_dir: str, min_rating: float) -> Data:
-    layout = movielens.detect_layout(data_dir)
-    movies, _ = movielens.read_movies(data_dir, layout)
-    by_user: dict[int, list[movielens.Rating]] = defaultdict(list)
-    path = os.path.join(data_dir, layout.ratings_file)
-    for line_no, line in enumerate(open(path, encoding="utf-8"), start=1):  # noqa: SIM115
-        rating = movielens.parse_rating(layout, line, line_no)
-        if isinstance(rating, movielens.Rating) and rating.movie_id in movies:
-            by_user[rating.user_id].append(rating)
+    plain = read_single_process(data_dir)
+    movies, by_user = plain.movies, plain.ratings_by_user
     settings = timelines.ExampleSettings(min_rating=min_rating)
     raw_sequences = []
     for user_id in sorted(by_user):

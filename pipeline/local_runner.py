@@ -207,38 +207,5 @@ def _latest_model(output_dir: str) -> str | None:
     return os.path.join(model.uri, "Format-Serving")
 
 
-def _print_pushed(output_dir: str) -> None:
-    """Where the pushed TFLite model is, its size and metrics, and a sample recommendation."""
-    from pipeline import recommend
-
-    try:
-        recommender = recommend.Recommender(output_dir)
-    except recommend.RecommendError:
-        print("No TFLite model was pushed (the model was not blessed).")
-        return
-    size = os.path.getsize(recommender.model_path)
-    metrics = recommender.sidecar["metrics"]
-    print(f"Pushed TFLite model: {recommender.model_path} ({size / 2**20:.2f} MiB)")
-    print("Eval metrics: " + ", ".join(f"{k}={v:.4f}" for k, v in sorted(metrics.items())))
-    sample = [int(m) for m in list(recommender.movies)[:3]]
-    recommend.print_text(recommender, recommender.recommend(sample, 5, include_seen=False))
-    print(
-        f"Try: python -m pipeline.recommend --model {output_dir} --history {sample[0]},{sample[1]}"
-    )
-
-
-def _latest_model(output_dir: str) -> str | None:
-    """The newest Trainer SavedModel recorded in ML Metadata, if any."""
-    from ml_metadata.metadata_store import metadata_store
-
-    store = metadata_store.MetadataStore(
-        tfx.orchestration.metadata.sqlite_metadata_connection_config(
-            configs.metadata_path(output_dir)
-        )
-    )
-    models = store.get_artifacts_by_type("Model")
-    return os.path.join(max(models, key=lambda a: a.id).uri, "Format-Serving") if models else None
-
-
 if __name__ == "__main__":
     sys.exit(main())

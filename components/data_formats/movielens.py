@@ -172,14 +172,21 @@ def _split(layout: Layout, line: str, separator: str) -> list[str] | None:
     return line.split(separator)
 
 
-def parse_rating(layout: Layout, line: str, line_no: int) -> Rating | Reason:
-    """Parses one ratings line; returns the Rating or the reason it was rejected."""
+def _not_data(layout: Layout, line: str, line_no: int) -> Reason | None:
+    """The reason a line holds no record (undecodable, blank, header), else None."""
     if line == UNDECODABLE_LINE:
         return Reason.UNDECODABLE
     if not line.strip():
         return Reason.BLANK
     if layout.has_header and line_no == 1:
         return Reason.HEADER
+    return None
+
+
+def parse_rating(layout: Layout, line: str, line_no: int) -> Rating | Reason:
+    """Parses one ratings line; returns the Rating or the reason it was rejected."""
+    if reason := _not_data(layout, line, line_no):
+        return reason
     fields = _split(layout, line.rstrip("\r\n"), layout.ratings_separator)
     if fields is None:
         return Reason.MALFORMED
@@ -202,12 +209,8 @@ def year_from_title(title: str) -> int:
 
 def parse_movie(layout: Layout, line: str, line_no: int) -> Movie | Reason:
     """Parses one movie-file line into a Movie (year from the title, else the release date)."""
-    if line == UNDECODABLE_LINE:
-        return Reason.UNDECODABLE
-    if not line.strip():
-        return Reason.BLANK
-    if layout.has_header and line_no == 1:
-        return Reason.HEADER
+    if reason := _not_data(layout, line, line_no):
+        return reason
     line = line.rstrip("\r\n")
     if layout is ML_100K:
         fields = line.split("|")
@@ -238,12 +241,9 @@ def parse_movie(layout: Layout, line: str, line_no: int) -> Movie | Reason:
 
 
 def parse_user(layout: Layout, line: str, line_no: int) -> User | Reason:
-    """Parses one users-file line (ML-1M or ML-100K order)."""
-    del line_no  # user files have no header
-    if line == UNDECODABLE_LINE:
-        return Reason.UNDECODABLE
-    if not line.strip():
-        return Reason.BLANK
+    """Parses one users-file line (ML-1M or ML-100K order; neither has a header)."""
+    if reason := _not_data(layout, line, line_no):
+        return reason
     line = line.rstrip("\r\n")
     if layout is ML_1M:
         fields = line.split("::")
