@@ -10,7 +10,6 @@ folder with a JSON sidecar (input spec, K, movie titles, metrics, lineage ids).
 
 from __future__ import annotations
 
-import glob
 import json
 import os
 import time
@@ -54,7 +53,7 @@ def convert(saved_model_dir: str, quantize: bool = False) -> bytes:
 
 
 def read_eval_examples(examples_uri: str, limit: int) -> list[tf.train.Example]:
-    files = sorted(glob.glob(os.path.join(examples_uri, "Split-eval", "*")))
+    files = sorted(tf.io.gfile.glob(os.path.join(examples_uri, "Split-eval", "*")))
     dataset = tf.data.TFRecordDataset(files, compression_type="GZIP").take(limit)
     return [tf.train.Example.FromString(record.numpy()) for record in dataset]
 
