@@ -250,7 +250,8 @@ def main() -> None:
                 rows.append(
                     {
                         "model": f"{encoder} {features} h{length}"
-                        + (" seq" if args.layout == "sequences" else ""),
+                        + (" seq" if args.layout == "sequences" else "")
+                        + (f" d{args.dims.replace(',', '/')}" if args.dims else ""),
                         "filtered": rank_metrics(scores, test_labels, seen),
                         "unfiltered": rank_metrics(scores, test_labels, None),
                         "train_seconds": round(seconds, 1),
