@@ -26,20 +26,41 @@ class BagOfWordsEncoder(keras.layers.Layer):
 
 
 class ConvEncoder(keras.layers.Layer):
-    """Causal 1-D convolutions, one per filter ratio, then a masked global max pool.
+    """Causal 1-D convolutions, one per filter ratio, then a masked global max pool; plus
+    position-weighted sums of the newest activities (Caser's "vertical" filters).
 
     Causal windows only look back, so a window that reaches into padding sees the same
-    zeros that the implicit left padding of a shorter input would give.
+    zeros that the implicit left padding of a shorter input would give. Max pooling forgets
+    where a pattern occurred; the weighted sums keep recency, with weights indexed by the
+    distance from the newest activity so that padding does not move them.
     """
 
-    def __init__(self, filters: list[int], kernel_size: int, **kwargs):
+    def __init__(
+        self,
+        filters: list[int],
+        kernel_size: int,
+        max_length: int,
+        recency_filters: int,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.filters = list(filters)
         self.kernel_size = kernel_size
+        self.max_length = max_length
+        self.recency_filters = recency_filters
         self._convs = [
             keras.layers.Conv1D(n, kernel_size, padding="causal", activation="relu")
             for n in self.filters
         ]
+
+    def build(self, input_shape) -> None:
+        if self.recency_filters:
+            self._recency = self.add_weight(
+                name="recency",
+                shape=(self.max_length, self.recency_filters),
+                initializer=keras.initializers.RandomNormal(stddev=1.0 / self.max_length),
+            )
+        super().build(input_shape)
 
     def call(self, embeddings: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:
         weights = tf.cast(mask, embeddings.dtype)[:, :, tf.newaxis]
@@ -49,10 +70,22 @@ class ConvEncoder(keras.layers.Layer):
             features = conv(embeddings)
             pooled = tf.reduce_max(features + (1.0 - weights) * _NEG_INF, axis=1)
             outputs.append(pooled * tf.reduce_max(weights, axis=1))  # empty history -> 0
+        if self.recency_filters:
+            length = tf.shape(embeddings)[1]
+            # Row d of the table weights the activity d steps before the newest one.
+            by_position = tf.reverse(self._recency[:length], axis=[0])
+            sums = tf.einsum("bld,lr->brd", embeddings, by_position)
+            outputs.append(tf.reshape(sums, [-1, self.recency_filters * embeddings.shape[-1]]))
         return tf.concat(outputs, axis=-1)
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size}
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            "kernel_size": self.kernel_size,
+            "max_length": self.max_length,
+            "recency_filters": self.recency_filters,
+        }
 
 
 class LstmEncoder(keras.layers.Layer):
@@ -156,7 +189,7 @@ def make_encoder(encoder_type: int, length: int, input_dim: int, hparams) -> ker
         return BagOfWordsEncoder()
     if encoder_type == CNN:
         filters = [max(1, round(r * input_dim)) for r in hparams.conv_num_filter_ratios]
-        return ConvEncoder(filters, hparams.conv_kernel_size)
+        return ConvEncoder(filters, hparams.conv_kernel_size, length, hparams.conv_recency_filters)
     if encoder_type == LSTM:
         return LstmEncoder(hparams.lstm_num_units)
     if encoder_type == TRANSFORMER:

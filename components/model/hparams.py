@@ -18,6 +18,8 @@ class HParams:
     hidden_layer_dims: tuple[int, ...] = (64,)
     conv_num_filter_ratios: tuple[float, ...] = (2.0, 4.0)  # filters = ratio x input dim
     conv_kernel_size: int = 4
+    # Position-weighted sums of the newest activities beside the max-pooled convolutions.
+    conv_recency_filters: int = 2
     lstm_num_units: int = 32
     transformer_layers: int = 2
     transformer_heads: int = 2
