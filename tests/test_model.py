@@ -183,3 +183,21 @@ def test_sequence_training_learns_the_planted_pattern(tmp_path):
     )
     print(f"sequence-trained planted HR@10 {hit_rate:.3f}")
     assert hit_rate > 5 * 10 / num_movies, hit_rate
+
+
+def test_timelines_are_rebuilt_exactly_from_window_examples():
+    rng = np.random.default_rng(0)
+    truth = {user: rng.integers(1, 100, size=rng.integers(2, 30)) for user in range(20)}
+    users, positions, contexts, labels = [], [], [], []
+    for user, timeline in truth.items():
+        for position in range(1, len(timeline)):
+            context = timeline[max(0, position - 4) : position].tolist()
+            users.append(user)
+            positions.append(position)
+            contexts.append([ids.PADDING] * (4 - len(context)) + context)
+            labels.append(timeline[position])
+    order = rng.permutation(len(users))  # examples arrive shuffled
+    rebuilt = sequence_training.timelines_from_windows(
+        *(np.array(column)[order] for column in (users, positions, contexts, labels))
+    )
+    assert [t.tolist() for t in rebuilt] == [truth[user].tolist() for user in sorted(truth)]

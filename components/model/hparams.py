@@ -27,6 +27,9 @@ class HParams:
     # softmax: full cross-entropy over the vocabulary. sampled_softmax: log-uniform
     # negatives (the vocabulary is sorted by frequency). in_batch: the batch's other labels
     # as negatives. Both sampled losses subtract log Q(negative) to correct the sampling.
+    # windows: one example per label (every encoder). sequences: each user's training
+    # timeline in pieces with a loss at every position (TRANSFORMER, one activity group).
+    training_layout: str = "windows"
     loss: str = "softmax"
     num_sampled: int = 1024
     num_predictions: int = 10  # K of the exported top-K signatures
@@ -34,11 +37,14 @@ class HParams:
     seed: int = 42
 
     LOSSES = ("softmax", "sampled_softmax", "in_batch")
+    LAYOUTS = ("windows", "sequences")
     OPTIMIZERS = ("adam", "adagrad", "sgd")
 
     def __post_init__(self) -> None:
         if self.loss not in self.LOSSES:
             raise ValueError(f"loss must be one of {self.LOSSES}, got {self.loss!r}")
+        if self.training_layout not in self.LAYOUTS:
+            raise ValueError(f"training_layout must be one of {self.LAYOUTS}")
         if self.optimizer not in self.OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {self.OPTIMIZERS}, got {self.optimizer!r}")
         if self.batch_size < 1 or self.epochs < 1 or self.num_predictions < 1:

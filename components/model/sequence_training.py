@@ -40,6 +40,25 @@ def sequence_examples(timelines: list[np.ndarray], length: int) -> tuple[np.ndar
     return np.array(inputs, np.int32), np.array(targets, np.int32)
 
 
+def timelines_from_windows(
+    user_ids: np.ndarray, positions: np.ndarray, contexts: np.ndarray, labels: np.ndarray
+) -> list[np.ndarray]:
+    """Each user's timeline (movie rows) rebuilt from its next-movie window examples.
+
+    The labels sorted by position are the timeline from its second activity on; the first
+    activity is the newest context item of the user's earliest example.
+    """
+    order = np.lexsort((positions, user_ids))
+    user_ids, positions = user_ids[order], positions[order]
+    contexts, labels = contexts[order], labels[order]
+    starts = np.flatnonzero(np.r_[True, user_ids[1:] != user_ids[:-1]])
+    timelines = []
+    for start, end in zip(starts, [*starts[1:], len(user_ids)], strict=True):
+        first = contexts[start][contexts[start] != ids.PADDING][-1:]
+        timelines.append(np.concatenate([first, labels[start:end]]).astype(np.int32))
+    return timelines
+
+
 class SequenceModel(keras.Model):
     """Wraps a Recommender so that ``fit`` trains its sequence logits."""
 

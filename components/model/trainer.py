@@ -9,12 +9,15 @@ from __future__ import annotations
 import logging
 import sys
 
+import numpy as np
 import tensorflow as tf
 import tensorflow_transform as tft
 from tfx import v1 as tfx
 from tfx_bsl.public import tfxio
 
+from components.example_gen import features as raw
 from components.export import signatures
+from components.model import sequence_training
 from components.model.hparams import HParams
 from components.model.recommender import Recommender, compile_model
 from configs import input_config
@@ -40,9 +43,10 @@ def make_dataset(
     shuffle: bool,
     seed: int,
     num_epochs: int | None,
+    keep: list[str] | None = None,
 ) -> tf.data.Dataset:
-    """(features, label) batches of transformed examples."""
-    return data_accessor.tf_dataset_factory(
+    """(features, label) batches of transformed examples, only the ``keep`` features if given."""
+    dataset = data_accessor.tf_dataset_factory(
         files,
         tfxio.TensorFlowDatasetOptions(
             batch_size=batch_size,
@@ -53,6 +57,9 @@ def make_dataset(
         ),
         transform_output.transformed_metadata.schema,
     )
+    if keep is None:
+        return dataset
+    return dataset.map(lambda features, label: ({k: features[k] for k in keep}, label))
 
 
 def build_model(config, transform_output: tft.TFTransformOutput, hparams: HParams) -> Recommender:
@@ -62,6 +69,26 @@ def build_model(config, transform_output: tft.TFTransformOutput, hparams: HParam
     return model
 
 
+def _fit_sequences(model: Recommender, config, windows: tf.data.Dataset, hparams) -> None:
+    """Trains on each user's timeline rebuilt from one pass over the window examples."""
+    (group,) = config.activity_feature_groups
+    movie = group.features[0].feature_name
+    parts: dict[str, list[np.ndarray]] = {name: [] for name in ("user", "position", "ctx", "y")}
+    for features, labels in windows:
+        parts["user"].append(features[raw.USER_ID].numpy().reshape(-1))
+        parts["position"].append(features[raw.HISTORY_LENGTH].numpy().reshape(-1))
+        parts["ctx"].append(features[movie].numpy())
+        parts["y"].append(labels.numpy().reshape(-1))
+    timelines = sequence_training.timelines_from_windows(
+        *(np.concatenate(parts[name]) for name in ("user", "position", "ctx", "y"))
+    )
+    inputs, targets = sequence_training.sequence_examples(
+        timelines, group.features[0].feature_length
+    )
+    logging.info("Sequence layout: %d users, %d sequences", len(timelines), len(inputs))
+    sequence_training.fit_sequences(model, movie, inputs, targets, hparams)
+
+
 def run_fn(fn_args: tfx.components.FnArgs) -> None:
     """TFX Trainer entry point."""
     custom = fn_args.custom_config or {}
@@ -69,18 +96,22 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     hparams = HParams.from_dict(custom.get(HPARAMS_KEY))
     transform_output = tft.TFTransformOutput(fn_args.transform_graph_path)
     label = config.label_feature.feature_name
+    inputs = [f.feature_name for f in input_config.input_features(config)]
     logging.info("Training with %s", hparams)
 
     train_steps = fn_args.train_steps or hparams.train_steps
+    sequences = hparams.training_layout == "sequences"
     train = make_dataset(
         fn_args.train_files,
         fn_args.data_accessor,
         transform_output,
         label,
         hparams.batch_size,
-        shuffle=True,
+        shuffle=not sequences,
         seed=hparams.seed,
-        num_epochs=None if train_steps else 1,
+        num_epochs=None if train_steps and not sequences else 1,
+        # The sequence layout needs the pass-through user ids and positions.
+        keep=None if sequences else inputs,
     )
     evaluation = make_dataset(
         fn_args.eval_files,
@@ -91,8 +122,16 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         shuffle=False,
         seed=hparams.seed,
         num_epochs=1,
+        keep=inputs,
     )
     model = build_model(config, transform_output, hparams)
+    if hparams.training_layout == "sequences":
+        _fit_sequences(model, config, train, hparams)
+        model.evaluate(evaluation, verbose=2)
+        signatures.export(
+            model, transform_output, config, hparams.num_predictions, fn_args.serving_model_dir
+        )
+        return
     epochs = hparams.epochs
     steps_per_epoch = None
     if train_steps:

@@ -14,11 +14,13 @@ from typing import Any
 import tensorflow as tf
 import tensorflow_transform as tft
 
+from components.example_gen import features as raw
 from components.transform import ids
 from configs import input_config
 from configs.input_config_pb2 import FLOAT, Feature
 
 CONFIG_KEY = "input_config"
+PASSTHROUGH = (raw.USER_ID, raw.HISTORY_LENGTH)
 
 
 def _values(tensor: tf.Tensor | tf.SparseTensor) -> tf.Tensor:
@@ -86,7 +88,11 @@ def preprocessing_fn(inputs: dict[str, Any], custom_config: dict[str, Any]) -> d
             top_k=members[0].vocab_size or None,
             vocab_filename=vocab_name,
         )
-    return {
+    outputs = {
         feature.feature_name: _transform_feature(feature, inputs[feature.feature_name], vocab_files)
         for feature in input_config.all_features(config)
     }
+    # Passed through for the Trainer's sequence layout, which rebuilds each user's timeline.
+    for name in PASSTHROUGH:
+        outputs[name] = tf.reshape(inputs[name], [-1, 1])
+    return outputs
