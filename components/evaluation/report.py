@@ -42,6 +42,11 @@ def _metrics(evaluation_uri: str, model_name: str | None) -> dict[str, dict[str,
     return dict(sorted(table.items(), key=lambda item: (item[0] != "overall", item[0])))
 
 
+def candidate_metrics(evaluation_uri: str) -> dict[str, dict[str, float]]:
+    """The evaluated model's metrics per slice (named "candidate" when a baseline ran too)."""
+    return _metrics(evaluation_uri, CANDIDATE) or _metrics(evaluation_uri, None)
+
+
 def _failures(evaluation_uri: str) -> list[str]:
     validation = tfma.load_validation_result(evaluation_uri)
     failures = []
@@ -58,7 +63,7 @@ def _failures(evaluation_uri: str) -> list[str]:
 
 def render(evaluation_uri: str, blessed: bool) -> tuple[str, str]:
     """(text, html) for an evaluation artifact's folder."""
-    candidate = _metrics(evaluation_uri, CANDIDATE) or _metrics(evaluation_uri, None)
+    candidate = candidate_metrics(evaluation_uri)
     baseline = _metrics(evaluation_uri, BASELINE)
     failures = _failures(evaluation_uri)
     metric_names = sorted(

@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 import tensorflow as tf
-import tensorflow_model_analysis as tfma
 import tensorflow_transform as tft
 from absl import logging
 from ai_edge_litert.interpreter import Interpreter
@@ -27,6 +26,7 @@ from tfx.types import artifact_utils, standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 
 from components.data_formats import movielens
+from components.evaluation import report
 from components.export import on_device_inputs
 from components.export.layout import MODEL_FILE, QUANTIZED_FILE, SIDECAR_FILE
 from components.export.signatures import ON_DEVICE_SIGNATURES, TOP_IDS, TOP_SCORES
@@ -111,24 +111,6 @@ def input_spec(config) -> list[dict[str, Any]]:
             }
         )
     return spec
-
-
-def _overall_metrics(evaluation_uri: str) -> dict[str, float]:
-    for model_name in ("candidate", None):
-        try:
-            result = tfma.load_eval_result(evaluation_uri, model_name=model_name)
-        except Exception:  # TFMA raises various errors when the model is not in the result
-            continue
-        for slice_key, outputs in result.slicing_metrics:
-            if not slice_key:
-                return {
-                    metric: value["doubleValue"]
-                    for sub_keys in outputs.values()
-                    for metrics in sub_keys.values()
-                    for metric, value in metrics.items()
-                    if "doubleValue" in value
-                }
-    return {}
 
 
 class Executor(base_executor.BaseExecutor):
@@ -240,7 +222,7 @@ class Executor(base_executor.BaseExecutor):
                 for m in movie_ids
                 if m in movies
             },
-            "metrics": _overall_metrics(evaluation.uri),
+            "metrics": report.candidate_metrics(evaluation.uri).get("overall", {}),
             "parity": {"contexts": parity_contexts, "score_tolerance": SCORE_TOLERANCE},
             "quantized_variant": quantized,
             "lineage": {
