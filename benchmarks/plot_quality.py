@@ -21,13 +21,15 @@ def main() -> None:
     parser.add_argument("--out", default="docs/recall_by_history.png")
     args = parser.parse_args()
     series: dict[tuple[str, str], dict[int, float]] = defaultdict(dict)
+    baselines: dict[tuple[str, str], float] = {}
     with open(args.results, encoding="utf-8") as handle:
         for line in handle:
             row = json.loads(line)
-            if "train_seconds" not in row:
-                continue  # baselines have no history length
-            encoder, features, history, *layout = row["model"].split()
             metrics = row["filtered"] if row["protocol"] == "headline" else row["unfiltered"]
+            if "train_seconds" not in row:  # baselines have no history length
+                baselines[(row["protocol"], row["model"])] = metrics["hr@10"]
+                continue
+            encoder, features, history, *layout = row["model"].split()
             name = " ".join([encoder, features, *layout])
             series[(row["protocol"], name)][int(history[1:])] = metrics["hr@10"]
     protocols = sorted({protocol for protocol, _ in series})
@@ -37,6 +39,15 @@ def main() -> None:
             if row_protocol == protocol:
                 lengths = sorted(points)
                 axis.plot(lengths, [points[n] for n in lengths], marker="o", label=name)
+        for (row_protocol, name), value in sorted(baselines.items()):
+            if row_protocol == protocol:
+                axis.axhline(value, linestyle="--", linewidth=1, color="gray")
+                axis.annotate(name, (0, value), xycoords=("axes fraction", "data"), fontsize=8)
+        if protocol == "headline":
+            axis.axhline(0.285, linestyle=":", linewidth=1, color="black")
+            axis.annotate(
+                "SASRec+ (published)", (0, 0.285), xycoords=("axes fraction", "data"), fontsize=8
+            )
         axis.set_title(f"ML-1M, {protocol} protocol")
         axis.set_xlabel("history length")
         axis.set_ylabel("HR@10" + (" (seen movies filtered)" if protocol == "headline" else ""))
