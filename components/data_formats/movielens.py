@@ -282,6 +282,11 @@ def _decode_lines(data: bytes, encoding: str) -> list[str]:
     return decoded
 
 
+def count_reasons(rejected: dict[str, int], reasons: frozenset[Reason]) -> int:
+    """How many of the rejected lines (reason name -> count) have one of ``reasons``."""
+    return sum(n for reason, n in rejected.items() if Reason(reason) in reasons)
+
+
 @dataclasses.dataclass
 class FileReport:
     """Outcome counts for one input file; lines == accepted + sum(rejected)."""
@@ -298,10 +303,10 @@ class FileReport:
         self.first_rejections.setdefault(key, rejection.describe())
 
     def invalid(self) -> int:
-        return sum(n for r, n in self.rejected.items() if Reason(r) in INVALID_REASONS)
+        return count_reasons(self.rejected, INVALID_REASONS)
 
     def data_lines(self) -> int:
-        return self.lines - sum(n for r, n in self.rejected.items() if Reason(r) in SKIPPED_REASONS)
+        return self.lines - count_reasons(self.rejected, SKIPPED_REASONS)
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)

@@ -347,12 +347,9 @@ def summarize(report: dict[str, Any]) -> Summary:
 def check_bad_lines(report: dict[str, Any], max_bad_fraction: float) -> None:
     """Fails when a file's invalid share is over the limit or nothing usable remains."""
     for section in _file_sections(report):
-        invalid = sum(
-            n for r, n in section["rejected"].items() if Reason(r) in movielens.INVALID_REASONS
-        )
-        data_lines = section["lines"] - sum(
-            n for r, n in section["rejected"].items() if Reason(r) in movielens.SKIPPED_REASONS
-        )
+        rejected = section["rejected"]
+        invalid = movielens.count_reasons(rejected, movielens.INVALID_REASONS)
+        data_lines = section["lines"] - movielens.count_reasons(rejected, movielens.SKIPPED_REASONS)
         if data_lines and invalid / data_lines > max_bad_fraction:
             first = "; ".join(
                 section["first_rejections"][r]
