@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-from-lock
 export TF_USE_LEGACY_KERAS := 1
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: venv run test lint proto lock clean
+.PHONY: venv run test kubeflow-compile lint proto lock clean
 
 venv: $(STAMP)
 
@@ -24,6 +24,11 @@ run: venv
 
 test: venv
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Compiles the Vertex AI / KFP v2 PipelineJob (see kubeflow/README.md), e.g.
+# make kubeflow-compile KUBEFLOW_ARGS="--pipeline-root gs://BUCKET/recs --image IMAGE"
+kubeflow-compile: venv
+	$(PY) -m kubeflow.runner $(KUBEFLOW_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -21,18 +21,13 @@ import components  # noqa: F401  (selects Keras 2 before TensorFlow is imported)
 
 # isort: split
 import argparse
-import json
 
 from absl import logging
 from tfx import v1 as tfx
 
 from components.data_formats import movielens
-from components.evaluation.eval_config import GateSettings
-from components.example_gen import timelines
-from components.example_gen.executor import IngestSettings
-from components.model.hparams import HParams
 from configs import input_config
-from pipeline import configs, metadata
+from pipeline import configs, metadata, options
 from pipeline.pipeline import create_pipeline
 
 
@@ -41,26 +36,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data-dir", default=env("RECS_DATA_DIR", configs.DATA_DIR))
     parser.add_argument("--output-dir", default=env("RECS_OUTPUT_DIR", configs.OUTPUT_DIR))
-    parser.add_argument(
-        "--config",
-        default=env("RECS_CONFIG", configs.INPUT_CONFIG),
-        help="input config .pbtxt (a path, or a name in configs/)",
-    )
-    parser.add_argument("--pipeline-name", default=env("RECS_PIPELINE_NAME", configs.PIPELINE_NAME))
-    parser.add_argument(
-        "--split",
-        default=env("RECS_SPLIT", "leave_last_out"),
-        choices=timelines.SplitSettings.KINDS,
-    )
-    parser.add_argument("--seed", type=int, default=42, help="seed of the random split")
-    parser.add_argument("--min-rating", type=float, default=0.0)
-    parser.add_argument("--min-timeline-length", type=int, default=3)
-    parser.add_argument(
-        "--max-bad-fraction",
-        type=float,
-        default=0.01,
-        help="fail when more than this share of a file's lines is invalid",
-    )
+    options.add_arguments(parser)
     parser.add_argument("--beam-workers", type=int, default=0, help="0: one per CPU")
     parser.add_argument(
         "--beam-arg",
@@ -68,87 +44,29 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default=[],
         help="extra Beam pipeline argument, e.g. --beam-arg=--runner=DirectRunner",
     )
-    parser.add_argument(
-        "--encoder",
-        choices=("BOW", "CNN", "LSTM", "TRANSFORMER"),
-        help="override every activity group's encoder_type in the config",
-    )
-    parser.add_argument(
-        "--hparam",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="training hyper-parameter, e.g. --hparam epochs=5 (JSON values)",
-    )
-    parser.add_argument(
-        "--gate-k",
-        type=int,
-        default=GateSettings.gate_k,
-        help="K of the recall@K that decides blessing",
-    )
-    parser.add_argument(
-        "--recall-lower-bound",
-        type=float,
-        default=GateSettings.lower_bound,
-        help="bless only if recall@K on the eval split reaches this",
-    )
-    parser.add_argument(
-        "--max-regression",
-        type=float,
-        default=GateSettings.max_regression,
-        help="bless only if recall@K drops at most this below the baseline",
-    )
     parser.add_argument("--no-cache", action="store_true", help="re-run every component")
     parser.add_argument("--until", help="last component to run, e.g. Transform")
     return parser.parse_args(argv)
 
 
-def _hparam(item: str) -> tuple[str, object]:
-    name, _, value = item.partition("=")
-    try:
-        return name, json.loads(value)
-    except json.JSONDecodeError:
-        return name, value
-
-
 def build(args: argparse.Namespace):
     """The pipeline for these arguments; config and data problems fail here, before any run."""
-    config_text = input_config.read_text(args.config)
-    config = input_config.parse(config_text, args.config)
-    if args.encoder:
-        config_text = input_config.with_encoder(config, args.encoder)
-        config = input_config.parse(config_text, f"{args.config} with {args.encoder}")
-    hparams = HParams.from_dict(dict(_hparam(item) for item in args.hparam))
+    settings = options.settings(args)
+    config = input_config.parse(settings.input_config_text, args.config)
     layout = movielens.detect_layout(args.data_dir)
     if input_config.needs_user_features(config) and layout.users_file is None:
         raise input_config.ConfigError(
             f"{args.config} uses user features, but the {layout.name} layout in "
             f"{args.data_dir} has no users file; choose a config without global features."
         )
-    ingest = IngestSettings(
-        examples=timelines.ExampleSettings(
-            min_rating=args.min_rating,
-            min_timeline_length=args.min_timeline_length,
-            max_context_length=input_config.context_length(config),
-            split=timelines.SplitSettings(kind=args.split, seed=args.seed),
-        ),
-        max_bad_fraction=args.max_bad_fraction,
-    )
     output_dir = os.path.abspath(args.output_dir)
     return create_pipeline(
         pipeline_name=args.pipeline_name,
         pipeline_root=configs.pipeline_root(output_dir),
         data_dir=os.path.abspath(args.data_dir),
-        input_config_text=config_text,
-        ingest=ingest,
-        hparams=hparams,
+        settings=settings,
         push_destination=configs.push_destination(output_dir),
         schema_dir=configs.staged_schema_dir(output_dir),
-        gate=GateSettings(
-            gate_k=args.gate_k,
-            lower_bound=args.recall_lower_bound,
-            max_regression=args.max_regression,
-        ),
         metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
             configs.metadata_path(output_dir)
         ),

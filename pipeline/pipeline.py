@@ -5,29 +5,25 @@ from __future__ import annotations
 from tfx import v1 as tfx
 from tfx.orchestration import pipeline as tfx_pipeline
 
-from components.evaluation.eval_config import GateSettings, make_eval_config
+from components.evaluation.eval_config import make_eval_config
 from components.evaluation.report import EvaluationReporter
 from components.example_gen.component import MovieLensExampleGen
-from components.example_gen.executor import IngestSettings
 from components.export.tflite_pusher import TFLitePusher
 from components.model import trainer as trainer_module
-from components.model.hparams import HParams
 from components.transform.preprocessing import CONFIG_KEY
 from components.validation.anomalies_gate import AnomaliesGate
 from configs import input_config
 from pipeline import configs
+from pipeline.options import PipelineSettings
 
 
 def create_pipeline(
     *,
     pipeline_name: str,
     pipeline_root: str,
-    data_dir: str,
-    input_config_text: str,
-    ingest: IngestSettings,
-    hparams: HParams,
+    data_dir: str | tfx.dsl.experimental.RuntimeParameter,
+    settings: PipelineSettings,
     push_destination: str,
-    gate: GateSettings,
     schema_dir: str = configs.SCHEMA_DIR,
     metadata_connection_config=None,
     beam_pipeline_args: list[str] | None = None,
@@ -38,8 +34,10 @@ def create_pipeline(
     (recall@K gate against the latest blessed model) -> TFLitePusher.
 
     ``until`` names the last component to include (e.g. "Transform" for the data part).
+    ``data_dir`` may be a runtime parameter (Kubeflow: chosen when a run is submitted).
     """
-    example_gen = MovieLensExampleGen(input_base=data_dir, settings=ingest)
+    input_config_text, hparams, gate = settings.input_config_text, settings.hparams, settings.gate
+    example_gen = MovieLensExampleGen(input_base=data_dir, settings=settings.ingest)
     statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
     schema_gen = tfx.components.ImportSchemaGen(schema_file=f"{schema_dir}/schema.pbtxt")
     example_validator = tfx.components.ExampleValidator(

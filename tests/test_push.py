@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from ai_edge_litert.interpreter import Interpreter
 
+from components.evaluation.report import EvaluationReport
 from components.export.layout import MODEL_FILE, QUANTIZED_FILE, SIDECAR_FILE
 from pipeline import configs, recommend
 from tests import pipeline_runs
@@ -49,7 +50,7 @@ def test_good_model_is_blessed_and_pushed_with_its_sidecar(pipeline_run, pushed)
     assert os.path.isfile(os.path.join(pushed_artifact.uri, MODEL_FILE))
     quantized = sidecar["quantized_variant"]
     assert quantized["pushed"] == os.path.isfile(os.path.join(folder, QUANTIZED_FILE))
-    report = pipeline_runs.latest_artifact(pipeline_run.output_dir, "EvaluationReport")
+    report = pipeline_runs.latest_artifact(pipeline_run.output_dir, EvaluationReport.TYPE_NAME)
     with open(os.path.join(report.uri, "summary.txt"), encoding="utf-8") as handle:
         summary = handle.read()
     assert summary.startswith("Evaluation: BLESSED") and "history_bucket=" in summary

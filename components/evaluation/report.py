@@ -20,7 +20,8 @@ CANDIDATE, BASELINE = "candidate", "baseline"
 class EvaluationReport(types.Artifact):
     """Readable evaluation summary (summary.txt, report.html)."""
 
-    TYPE_NAME = "EvaluationReport"
+    # Kubeflow V2 requires custom artifact types to be named "namespace.Type".
+    TYPE_NAME = "movie_recs.EvaluationReport"
 
 
 def _metrics(evaluation_uri: str, model_name: str | None) -> dict[str, dict[str, float]]:

@@ -1,0 +1,1 @@
+"""Kubeflow Pipelines v2 / Vertex AI Pipelines: compile, container image, submit."""

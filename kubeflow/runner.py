@@ -1,0 +1,192 @@
+"""Compiles the pipeline into a PipelineJob JSON for Vertex AI Pipelines / Kubeflow Pipelines v2.
+
+Offline and without credentials: nothing is uploaded, built or written under the pipeline
+root. Module code is referenced by dotted paths that the image carries on its PYTHONPATH.
+
+As a module::
+
+    python -m kubeflow.runner --pipeline-root gs://BUCKET/movie-recs \\
+        --image REGION-docker.pkg.dev/PROJECT/REPO/movie-recs:TAG \\
+        [--data-dir gs://BUCKET/movielens/ml-1m] [--config cnn_id] [--hparam epochs=5] \\
+        [--beam-runner dataflow --project P --region R] [--output kubeflow/build/movie-recs.json]
+
+With the TFX CLI (settings from RECS_* environment variables, see ``--help``)::
+
+    RECS_PIPELINE_ROOT=gs://... RECS_IMAGE=... \\
+        tfx pipeline compile --engine vertex --pipeline_path kubeflow/runner.py
+"""
+
+import os
+import sys
+
+if not __package__:  # run as a file by the TFX CLI: import from the repository root
+    sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+import components  # noqa: F401  (selects Keras 2 before TensorFlow is imported)
+
+# isort: split
+import argparse
+import posixpath
+
+from tfx import v1 as tfx
+from tfx.orchestration import pipeline as tfx_pipeline
+
+from configs import input_config
+from kubeflow import beam
+from pipeline import configs, options
+from pipeline.pipeline import create_pipeline
+
+# Where the Dockerfile puts the project; every path the containers read is under it.
+IMAGE_PROJECT_DIR = "/pipeline"
+DATA_DIR_PARAMETER = "data_dir"
+DEFAULT_OUTPUT = os.path.join("kubeflow", "build", "{pipeline_name}.json")
+
+
+def image_path(local_path: str) -> str:
+    """The path inside the image of a file of this repository."""
+    relative = os.path.relpath(local_path, configs.REPO_ROOT)
+    return posixpath.join(IMAGE_PROJECT_DIR, *relative.split(os.sep))
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    env = os.environ.get
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--pipeline-root",
+        default=env("RECS_PIPELINE_ROOT"),
+        help="where runs write artifacts, e.g. gs://BUCKET/movie-recs (env RECS_PIPELINE_ROOT)",
+    )
+    parser.add_argument(
+        "--image",
+        default=env("RECS_IMAGE"),
+        help="the image built from kubeflow/Dockerfile, for every component (env RECS_IMAGE)",
+    )
+    parser.add_argument(
+        "--data-dir",
+        default=env("RECS_DATA_DIR", image_path(configs.DATA_DIR)),
+        help="default of the data_dir run parameter: MovieLens files, e.g. "
+        "gs://BUCKET/movielens/ml-1m (default: the data embedded in the image)",
+    )
+    parser.add_argument(
+        "--push-destination",
+        default=env("RECS_PUSH_DESTINATION"),
+        help="where blessed TFLite models go (default: PIPELINE_ROOT/serving_models)",
+    )
+    parser.add_argument(
+        "--output",
+        default=env("RECS_PIPELINE_FILE", DEFAULT_OUTPUT),
+        help="the PipelineJob JSON to write (default: kubeflow/build/PIPELINE_NAME.json)",
+    )
+    options.add_arguments(parser)
+    parser.add_argument("--no-cache", action="store_true", help="compile with caching off")
+    group = parser.add_argument_group("Beam (ExampleGen, StatisticsGen, Transform, Evaluator)")
+    group.add_argument(
+        "--beam-runner", default=env("RECS_BEAM_RUNNER", "direct"), choices=beam.RUNNERS
+    )
+    group.add_argument("--project", default=env("RECS_GCP_PROJECT"), help="Dataflow project")
+    group.add_argument("--region", default=env("RECS_GCP_REGION"), help="Dataflow region")
+    group.add_argument(
+        "--temp-location",
+        default=env("RECS_BEAM_TEMP_LOCATION"),
+        help="Dataflow temp files (default: PIPELINE_ROOT/beam-tmp)",
+    )
+    group.add_argument("--max-workers", type=int, default=beam.BeamSettings.max_workers)
+    group.add_argument("--machine-type", default=beam.BeamSettings.machine_type)
+    group.add_argument("--flink-master", default=env("RECS_FLINK_MASTER"), help="HOST:PORT")
+    group.add_argument("--spark-master-url", default=env("RECS_SPARK_MASTER_URL"))
+    group.add_argument("--job-endpoint", default=env("RECS_JOB_ENDPOINT"), help="HOST:PORT")
+    group.add_argument(
+        "--beam-environment-type",
+        default="DOCKER",
+        choices=("DOCKER", "EXTERNAL", "PROCESS"),
+        help="how portable runners start workers (DOCKER: the pipeline image)",
+    )
+    group.add_argument("--beam-environment-config", default="")
+    group.add_argument(
+        "--beam-arg",
+        action="append",
+        default=[],
+        help="extra Beam pipeline argument, e.g. --beam-arg=--num_workers=8",
+    )
+    args = parser.parse_args(argv)
+    missing = [
+        f"--{name} (or RECS_{name.upper().replace('-', '_')})"
+        for name in ("pipeline-root", "image")
+        if not getattr(args, name.replace("-", "_"))
+    ]
+    if missing:
+        parser.error("missing " + " and ".join(missing))
+    return args
+
+
+def beam_settings(args: argparse.Namespace) -> beam.BeamSettings:
+    return beam.BeamSettings(
+        runner=args.beam_runner,
+        image=args.image,
+        project=args.project or "",
+        region=args.region or "",
+        temp_location=args.temp_location or posixpath.join(args.pipeline_root, "beam-tmp"),
+        max_workers=args.max_workers,
+        machine_type=args.machine_type,
+        flink_master=args.flink_master or "",
+        spark_master_url=args.spark_master_url or "",
+        job_endpoint=args.job_endpoint or "",
+        environment_type=args.beam_environment_type,
+        environment_config=args.beam_environment_config,
+        extra=tuple(args.beam_arg),
+    )
+
+
+def build(args: argparse.Namespace) -> tfx_pipeline.Pipeline:
+    """The same pipeline as the local runner's, with paths of the image and the cloud."""
+    data_dir = tfx.dsl.experimental.RuntimeParameter(
+        name=DATA_DIR_PARAMETER, ptype=str, default=args.data_dir
+    )
+    return create_pipeline(
+        pipeline_name=args.pipeline_name,
+        pipeline_root=args.pipeline_root,
+        data_dir=data_dir,
+        settings=options.settings(args),
+        push_destination=args.push_destination
+        or posixpath.join(args.pipeline_root, "serving_models"),
+        # The image's copy; its path changes with its content only if the image tag does,
+        # so tag images by commit (see kubeflow/README.md).
+        schema_dir=image_path(configs.SCHEMA_DIR),
+        beam_pipeline_args=beam.pipeline_args(beam_settings(args)),
+        enable_cache=not args.no_cache,
+    )
+
+
+def compile_pipeline(args: argparse.Namespace) -> str:
+    """Writes the PipelineJob JSON; returns its path."""
+    output = args.output.format(pipeline_name=args.pipeline_name)
+    output_dir, filename = os.path.split(os.path.abspath(output))
+    os.makedirs(output_dir, exist_ok=True)
+    runner = tfx.orchestration.experimental.KubeflowV2DagRunner(
+        config=tfx.orchestration.experimental.KubeflowV2DagRunnerConfig(
+            default_image=args.image,
+            # Schema 2.1 (typed parameters) is what both KFP v2 and Vertex AI accept.
+            use_pipeline_spec_2_1=True,
+        ),
+        output_dir=output_dir,
+        output_filename=filename,
+    )
+    # The default lands in the job's runtime config; a submission may override it.
+    runner.run(build(args), parameter_values={DATA_DIR_PARAMETER: args.data_dir})
+    return os.path.join(output_dir, filename)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        path = compile_pipeline(args)
+    except (input_config.ConfigError, beam.BeamSettingsError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"PipelineJob for Vertex AI / KFP v2: {path}")
+    print(f"Submit: python -m kubeflow.submit vertex --package {path} --project P --region R")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,179 @@
+"""Submits a compiled pipeline to Vertex AI Pipelines or to a Kubeflow Pipelines v2 endpoint.
+
+    python -m kubeflow.submit vertex --package kubeflow/build/movie-recs.json \\
+        --project PROJECT --region REGION [--service-account SA] [--data-dir gs://...] [--no-cache]
+    python -m kubeflow.submit kfp --package kubeflow/build/movie-recs.json \\
+        --host https://KFP_HOST [--experiment NAME] [--data-dir gs://...] [--no-cache]
+
+Missing credentials, an unreachable endpoint or a rejected job end with one ``error:`` line
+and exit code 2, not a stack trace.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+
+import yaml
+
+from kubeflow.runner import DATA_DIR_PARAMETER
+
+
+class SubmitError(RuntimeError):
+    """The job could not be submitted; the message says why and what to do."""
+
+
+def read_package(path: str) -> dict:
+    """The PipelineJob JSON written by ``python -m kubeflow.runner``."""
+    try:
+        with open(path) as handle:
+            job = json.load(handle)
+    except FileNotFoundError:
+        raise SubmitError(
+            f"{path} does not exist: compile it with python -m kubeflow.runner"
+        ) from None
+    except json.JSONDecodeError as error:
+        raise SubmitError(f"{path} is not a compiled PipelineJob JSON: {error}") from None
+    if "pipelineSpec" not in job:
+        raise SubmitError(f"{path} has no pipelineSpec: compile it with python -m kubeflow.runner")
+    return job
+
+
+def _parameters(args: argparse.Namespace) -> dict[str, str]:
+    return {DATA_DIR_PARAMETER: args.data_dir} if args.data_dir else {}
+
+
+def _cloud_error(error: Exception, target: str) -> SubmitError:
+    """A readable reason for the usual ways a submission fails."""
+    import google.auth.exceptions
+
+    if isinstance(error, google.auth.exceptions.DefaultCredentialsError):
+        return SubmitError(
+            "no Google Cloud credentials: run `gcloud auth application-default login` or set "
+            "GOOGLE_APPLICATION_CREDENTIALS to a service-account key file"
+        )
+    if isinstance(error, google.auth.exceptions.GoogleAuthError):
+        return SubmitError(f"Google Cloud authentication failed: {error}")
+    first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return SubmitError(f"could not submit to {target}: {first_line}")
+
+
+def submit_vertex(args: argparse.Namespace) -> str:
+    """Creates a Vertex AI PipelineJob; returns its console link."""
+    read_package(args.package)
+    import google.api_core.exceptions
+    import google.auth.exceptions
+    from google.cloud import aiplatform
+
+    try:
+        job = aiplatform.PipelineJob(
+            display_name=args.display_name,
+            template_path=args.package,
+            pipeline_root=args.pipeline_root,
+            parameter_values=_parameters(args),
+            enable_caching=not args.no_cache,
+            project=args.project,
+            location=args.region,
+        )
+        job.submit(service_account=args.service_account)
+        return job._dashboard_uri()  # the SDK's only way to the console link
+    except (
+        google.auth.exceptions.GoogleAuthError,
+        google.api_core.exceptions.GoogleAPIError,
+        OSError,
+        ValueError,
+    ) as error:
+        raise _cloud_error(error, f"Vertex AI ({args.project}, {args.region})") from error
+
+
+def pipeline_spec_file(job: dict, directory: str) -> str:
+    """KFP takes the bare PipelineSpec (YAML), not the Vertex PipelineJob around it."""
+    path = os.path.join(directory, "pipeline.yaml")
+    with open(path, "w") as handle:
+        yaml.safe_dump(job["pipelineSpec"], handle, sort_keys=True)
+    return path
+
+
+def submit_kfp(args: argparse.Namespace) -> str:
+    """Creates a run on a Kubeflow Pipelines v2 endpoint; returns the run id."""
+    job = read_package(args.package)
+    import kfp
+    import kfp_server_api
+    import urllib3
+
+    pipeline_root = args.pipeline_root or job["runtimeConfig"].get("gcsOutputDirectory")
+    try:
+        client = kfp.Client(host=args.host, namespace=args.namespace)
+        with tempfile.TemporaryDirectory() as directory:
+            result = client.create_run_from_pipeline_package(
+                pipeline_spec_file(job, directory),
+                arguments={**job["runtimeConfig"].get("parameterValues", {}), **_parameters(args)},
+                run_name=args.display_name,
+                experiment_name=args.experiment,
+                pipeline_root=pipeline_root,
+                enable_caching=not args.no_cache,
+                service_account=args.service_account,
+            )
+        return result.run_id
+    except (
+        kfp_server_api.exceptions.OpenApiException,
+        urllib3.exceptions.HTTPError,
+        OSError,
+        ValueError,
+    ) as error:
+        raise _cloud_error(error, f"Kubeflow Pipelines at {args.host}") from error
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    env = os.environ.get
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    targets = parser.add_subparsers(dest="target", required=True)
+    for name, help_text in (
+        ("vertex", "Vertex AI Pipelines (google-cloud-aiplatform PipelineJob)"),
+        ("kfp", "a Kubeflow Pipelines v2 endpoint (kfp.Client)"),
+    ):
+        target = targets.add_parser(name, help=help_text)
+        target.add_argument(
+            "--package",
+            default=env("RECS_PIPELINE_FILE", os.path.join("kubeflow", "build", "movie-recs.json")),
+            help="the compiled PipelineJob JSON",
+        )
+        target.add_argument("--display-name", default="movie-recs")
+        target.add_argument(
+            "--data-dir", help="MovieLens files for this run (overrides the compiled default)"
+        )
+        target.add_argument("--pipeline-root", help="overrides the compiled pipeline root")
+        target.add_argument("--service-account", default=env("RECS_SERVICE_ACCOUNT"))
+        target.add_argument("--no-cache", action="store_true", help="run every component again")
+    vertex, kfp_target = targets.choices["vertex"], targets.choices["kfp"]
+    vertex.add_argument("--project", default=env("RECS_GCP_PROJECT"), required=False)
+    vertex.add_argument("--region", default=env("RECS_GCP_REGION"), required=False)
+    kfp_target.add_argument("--host", default=env("RECS_KFP_HOST"), help="KFP API endpoint URL")
+    kfp_target.add_argument("--namespace", default="kubeflow")
+    kfp_target.add_argument("--experiment", default="movie-recs")
+    args = parser.parse_args(argv)
+    required = ("project", "region") if args.target == "vertex" else ("host",)
+    missing = [f"--{name}" for name in required if not getattr(args, name)]
+    if missing:
+        parser.error(f"{args.target} needs " + " and ".join(missing))
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        if args.target == "vertex":
+            print(f"Submitted to Vertex AI Pipelines: {submit_vertex(args)}")
+        else:
+            print(f"Submitted to Kubeflow Pipelines: run {submit_kfp(args)}")
+    except SubmitError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,350 @@
+"""The Kubeflow V2 / Vertex AI deployment: compiled offline, checked statically.
+
+No cluster, registry or credentials exist here, so these tests check what can fail before a
+job reaches one: the compiled DAG against the local pipeline, images and commands, Beam
+arguments, run parameters, the Dockerfile, the TFX CLI path and the submit errors.
+Regenerate the golden file after an intended change with UPDATE_GOLDEN=1.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from kubeflow import runner, submit
+from pipeline import configs, local_runner
+
+IMAGE = "europe-docker.pkg.dev/demo-project/recs/movie-recs:golden"
+ROOT = "gs://demo-bucket/movie-recs"
+GOLDEN = os.path.join(os.path.dirname(__file__), "golden", "vertex_pipeline_job.json")
+RESOLVER = "latest_blessed_model_resolver"
+EXECUTOR_COMMAND = [
+    "python",
+    "-m",
+    "tfx.orchestration.kubeflow.v2.container.kubeflow_v2_run_executor",
+]
+
+
+def compile_job(tmp_path, *extra: str, root: str = ROOT) -> dict:
+    output = str(tmp_path / "job.json")
+    code = runner.main(["--pipeline-root", root, "--image", IMAGE, "--output", output, *extra])
+    assert code == 0
+    with open(output) as handle:
+        return json.load(handle)
+
+
+@pytest.fixture(scope="module")
+def job(tmp_path_factory) -> dict:
+    return compile_job(tmp_path_factory.mktemp("kfp"))
+
+
+def tasks(job: dict) -> dict:
+    return job["pipelineSpec"]["root"]["dag"]["tasks"]
+
+
+def executors(job: dict) -> dict:
+    return job["pipelineSpec"]["deploymentSpec"]["executors"]
+
+
+def container(job: dict, task: str) -> dict:
+    label = job["pipelineSpec"]["components"][task]["executorLabel"]
+    return executors(job)[label]["container"]
+
+
+def normalized(job: dict) -> dict:
+    """The job without the fields that change with library versions."""
+    job = json.loads(json.dumps(job))
+    job.pop("labels", None)
+    job["pipelineSpec"]["sdkVersion"] = "tfx-VERSION"
+    return job
+
+
+def test_dag_has_every_component_with_the_local_dependencies(job, tmp_path):
+    local = local_runner.build(
+        local_runner.parse_args(["--data-dir", configs.DATA_DIR, "--output-dir", str(tmp_path)])
+    )
+    compiled = tasks(job)
+    # The V2 compiler splits the latest-blessed-model resolver into two resolver tasks.
+    resolver_tasks = {f"{RESOLVER}-model-resolver", f"{RESOLVER}-model-blessing-resolver"}
+    local_ids = {c.id for c in local.components}
+    assert set(compiled) == (local_ids - {RESOLVER}) | resolver_tasks
+
+    for component in local.components:
+        if component.id == RESOLVER:
+            continue
+        upstream = {u.id for u in component.upstream_nodes}
+        expected = {f"{RESOLVER}-model-resolver" if u == RESOLVER else u for u in upstream}
+        assert set(compiled[component.id].get("dependentTasks", [])) == expected, component.id
+
+    evaluator_inputs = compiled["Evaluator"]["inputs"]["artifacts"]
+    assert evaluator_inputs["baseline_model"]["taskOutputArtifact"]["producerTask"] == (
+        f"{RESOLVER}-model-resolver"
+    )
+    blessing_query = executors(job)[f"{RESOLVER}-model-blessing-resolver_executor"]["resolver"]
+    assert "metadata.blessed.number_value=1" in json.dumps(blessing_query)
+
+
+def test_every_executor_runs_our_image_and_an_importable_class(job):
+    for name, executor in executors(job).items():
+        if "resolver" in executor:
+            continue
+        spec = executor["container"]
+        assert spec["image"] == IMAGE, name
+        assert spec["command"] == EXECUTOR_COMMAND, name
+        class_path = spec["args"][spec["args"].index("--executor_class_path") + 1]
+        module, _, attribute = class_path.rpartition(".")
+        assert hasattr(importlib.import_module(module), attribute), class_path
+    driver = container(job, "MovieLensExampleGen")["lifecycle"]["preCacheCheck"]["command"]
+    assert importlib.util.find_spec(driver[-1]) is not None
+    assert importlib.util.find_spec(EXECUTOR_COMMAND[-1]) is not None
+
+
+def test_module_code_is_referenced_by_dotted_path_and_no_wheel_is_built(tmp_path):
+    root = tmp_path / "root"
+    job = compile_job(tmp_path, root=str(root))
+    assert not root.exists(), "compiling must not write under the pipeline root"
+    parameters = {
+        name: task.get("inputs", {}).get("parameters", {}) for name, task in tasks(job).items()
+    }
+    assert parameters["Trainer"]["run_fn"]["runtimeValue"]["constant"] == configs.RUN_FN
+    assert (
+        parameters["Transform"]["preprocessing_fn"]["runtimeValue"]["constant"]
+        == configs.PREPROCESSING_FN
+    )
+    assert "module_file" not in json.dumps(job)
+    assert "/work/" not in json.dumps(job) and configs.REPO_ROOT not in json.dumps(job)
+
+
+def test_data_dir_is_a_run_parameter_with_a_default(job, tmp_path):
+    spec = job["pipelineSpec"]
+    assert spec["root"]["inputDefinitions"]["parameters"] == {
+        runner.DATA_DIR_PARAMETER: {"parameterType": "STRING"}
+    }
+    assert job["runtimeConfig"]["parameterValues"] == {
+        runner.DATA_DIR_PARAMETER: "/pipeline/data/ml-latest-small"
+    }
+    assert job["runtimeConfig"]["gcsOutputDirectory"] == ROOT
+    for task, parameter in (("MovieLensExampleGen", "input_base"), ("TFLitePusher", "data_dir")):
+        wired = tasks(job)[task]["inputs"]["parameters"][parameter]
+        assert wired == {"componentInputParameter": runner.DATA_DIR_PARAMETER}, task
+
+    other = compile_job(tmp_path, "--data-dir", "gs://demo-bucket/ml-1m")
+    assert other["runtimeConfig"]["parameterValues"][runner.DATA_DIR_PARAMETER] == (
+        "gs://demo-bucket/ml-1m"
+    )
+
+
+def test_config_hparams_and_paths_are_compiled_in(tmp_path):
+    job = compile_job(tmp_path, "--config", "bow_id", "--hparam", "epochs=7", "--no-cache")
+    trainer = json.loads(
+        tasks(job)["Trainer"]["inputs"]["parameters"]["custom_config"]["runtimeValue"]["constant"]
+    )
+    with open(os.path.join(configs.REPO_ROOT, "configs", "bow_id.pbtxt")) as handle:
+        assert trainer["input_config"] == handle.read()
+    assert trainer["hparams"]["epochs"] == 7
+    schema = tasks(job)["ImportSchemaGen"]["inputs"]["parameters"]["schema_file"]
+    assert schema["runtimeValue"]["constant"] == "/pipeline/schema/schema.pbtxt"
+    pusher = tasks(job)["TFLitePusher"]["inputs"]["parameters"]["push_destination"]
+    assert pusher["runtimeValue"]["constant"] == f"{ROOT}/serving_models"
+    assert not any(t.get("cachingOptions", {}).get("enableCache") for t in tasks(job).values())
+
+
+def beam_args(job: dict, task: str = "Transform") -> list[str]:
+    args = container(job, task)["args"]
+    return [a for a in args if a.startswith("--") and "=" in a]
+
+
+def test_direct_runner_is_the_default_beam_preset(job):
+    assert beam_args(job) == ["--direct_running_mode=multi_processing", "--direct_num_workers=0"]
+
+
+def test_dataflow_preset_compiles_project_region_workers_and_image(tmp_path):
+    job = compile_job(
+        tmp_path,
+        *("--beam-runner", "dataflow", "--project", "demo-project", "--region", "europe-west4"),
+        *("--max-workers", "8", "--beam-arg=--disk_size_gb=50"),
+    )
+    for task in ("MovieLensExampleGen", "StatisticsGen", "Transform", "Evaluator"):
+        args = beam_args(job, task)
+        assert "--runner=DataflowRunner" in args
+        assert "--project=demo-project" in args and "--region=europe-west4" in args
+        assert f"--temp_location={ROOT}/beam-tmp" in args
+        assert "--max_num_workers=8" in args
+        assert f"--sdk_container_image={IMAGE}" in args
+        assert args[-1] == "--disk_size_gb=50"
+        assert not any(a.startswith("--direct_") for a in args)
+
+
+@pytest.mark.parametrize(
+    "flags, expected",
+    [
+        (
+            ("--beam-runner", "flink", "--flink-master", "flink:8081"),
+            ["--runner=FlinkRunner", "--flink_master=flink:8081", "--environment_type=DOCKER"],
+        ),
+        (
+            ("--beam-runner", "spark", "--spark-master-url", "spark://spark:7077"),
+            ["--runner=SparkRunner", "--spark_master_url=spark://spark:7077"],
+        ),
+        (
+            (
+                *("--beam-runner", "portable", "--job-endpoint", "jobs:8099"),
+                *("--beam-environment-type", "EXTERNAL", "--beam-environment-config", "pool:5e4"),
+            ),
+            ["--runner=PortableRunner", "--environment_config=pool:5e4"],
+        ),
+    ],
+)
+def test_portable_runner_presets(tmp_path, flags, expected):
+    args = beam_args(compile_job(tmp_path, *flags))
+    assert set(expected) <= set(args)
+    if "DOCKER" in " ".join(args):
+        assert f"--environment_config={IMAGE}" in args
+
+
+def test_missing_settings_are_named(tmp_path, capsys):
+    output = str(tmp_path / "job.json")
+    code = runner.main(
+        ["--pipeline-root", ROOT, "--image", IMAGE, "--output", output, "--beam-runner", "dataflow"]
+    )
+    assert code == 2
+    assert "dataflow Beam runner needs --project, --region" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        runner.parse_args(["--image", IMAGE])
+    assert exit_info.value.code == 2
+    assert "--pipeline-root (or RECS_PIPELINE_ROOT)" in capsys.readouterr().err
+    assert not os.path.exists(output)
+
+
+def test_matches_the_golden_job(job):
+    actual = normalized(job)
+    if os.environ.get("UPDATE_GOLDEN"):
+        os.makedirs(os.path.dirname(GOLDEN), exist_ok=True)
+        with open(GOLDEN, "w") as handle:
+            json.dump(actual, handle, indent=1, sort_keys=True)
+            handle.write("\n")
+    with open(GOLDEN) as handle:
+        golden = json.load(handle)
+    assert actual == golden, "compiled job changed: review it, then rerun with UPDATE_GOLDEN=1"
+
+
+def test_tfx_cli_compiles_for_vertex(tmp_path):
+    output = tmp_path / "cli.json"
+    venv_bin = os.path.dirname(sys.executable)
+    env = {
+        **os.environ,
+        # The TFX CLI finds kfp with the `pip` on PATH: the project's virtualenv.
+        "PATH": venv_bin + os.pathsep + os.environ.get("PATH", ""),
+        "PYTHONPATH": configs.REPO_ROOT,
+        "HOME": str(tmp_path),  # the CLI keeps its own state under $HOME
+        "RECS_PIPELINE_ROOT": ROOT,
+        "RECS_IMAGE": IMAGE,
+        "RECS_PIPELINE_FILE": str(output),
+    }
+    result = subprocess.run(
+        [
+            os.path.join(venv_bin, "tfx"),
+            *("pipeline", "compile", "--engine", "vertex"),
+            *("--pipeline_path", os.path.join(configs.REPO_ROOT, "kubeflow", "runner.py")),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "compiled successfully" in result.stdout
+    with open(output) as handle:
+        compiled = json.load(handle)
+    assert set(tasks(compiled)) >= {"MovieLensExampleGen", "Trainer", "TFLitePusher"}
+    assert container(compiled, "Trainer")["image"] == IMAGE
+
+
+def dockerfile() -> list[tuple[str, str]]:
+    """(instruction, arguments) pairs, continuation lines joined, comments dropped."""
+    with open(os.path.join(configs.REPO_ROOT, "kubeflow", "Dockerfile")) as handle:
+        text = re.sub(r"\\\n", " ", handle.read())
+    lines = [line.strip() for line in text.splitlines()]
+    return [tuple(line.split(None, 1)) for line in lines if line and not line.startswith("#")]
+
+
+def test_dockerfile_matches_the_pinned_stack_and_the_compiled_paths(job):
+    instructions = dockerfile()
+    with open(os.path.join(configs.REPO_ROOT, "requirements.lock")) as handle:
+        tfx_pin = re.search(r"^tfx==(\S+)$", handle.read(), re.M).group(1)
+    assert instructions[0] == ("FROM", f"tensorflow/tfx:{tfx_pin}")
+    assert ("WORKDIR", runner.IMAGE_PROJECT_DIR) in instructions
+    env_args = " ".join(args for instruction, args in instructions if instruction == "ENV")
+    env = dict(pair.split("=", 1) for pair in env_args.split())
+    assert env == {"PYTHONPATH": runner.IMAGE_PROJECT_DIR, "TF_USE_LEGACY_KERAS": "1"}
+
+    copied = [args.split()[0].rstrip("/") for i, args in instructions if i == "COPY"]
+    for source in copied:
+        assert os.path.exists(os.path.join(configs.REPO_ROOT, source)), source
+    # Every project module an executor or metric names is in a copied package.
+    project_module = r"(?<![\w.])(components|configs|pipeline|kubeflow)\.[a-z_.]+"
+    named = re.findall(project_module, json.dumps(job))
+    assert named and set(named) <= set(copied)
+    # Every image path the job reads exists in the repository under a copied folder.
+    for path in ("/pipeline/schema/schema.pbtxt", "/pipeline/data/ml-latest-small"):
+        relative = os.path.relpath(path, runner.IMAGE_PROJECT_DIR)
+        assert relative.split("/")[0] in copied and os.path.exists(
+            os.path.join(configs.REPO_ROOT, relative)
+        )
+        assert path in json.dumps(job)
+    with open(os.path.join(configs.REPO_ROOT, ".dockerignore")) as handle:
+        ignored = {line.strip() for line in handle if line.strip() and not line.startswith("#")}
+    assert "data/movielens" in ignored and not ignored & set(copied)
+
+
+@pytest.fixture
+def no_credentials(monkeypatch, tmp_path):
+    monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
+    monkeypatch.setenv("CLOUDSDK_CONFIG", str(tmp_path / "gcloud"))
+    monkeypatch.setenv("NO_GCE_CHECK", "True")  # no metadata-server probe
+
+
+def test_vertex_submit_without_credentials_is_clear(job, tmp_path, capsys, no_credentials):
+    package = tmp_path / "job.json"
+    package.write_text(json.dumps(job))
+    code = submit.main(
+        ["vertex", "--package", str(package), "--project", "demo", "--region", "europe-west4"]
+    )
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: no Google Cloud credentials")
+    assert "Traceback" not in err
+
+
+def test_kfp_submit_to_an_unreachable_host_is_one_clear_error(job, tmp_path, capsys):
+    package = tmp_path / "job.json"
+    package.write_text(json.dumps(job))
+    code = submit.main(["kfp", "--package", str(package), "--host", "http://127.0.0.1:9"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "error: could not submit to Kubeflow Pipelines at http://127.0.0.1:9" in err
+    assert "Traceback" not in err
+
+
+def test_kfp_receives_the_bare_pipeline_spec(job, tmp_path):
+    import yaml
+
+    with open(submit.pipeline_spec_file(job, str(tmp_path))) as handle:
+        spec = yaml.safe_load(handle)
+    assert spec == job["pipelineSpec"]
+
+
+def test_submit_names_a_missing_package_or_target(tmp_path, capsys):
+    missing = str(tmp_path / "nope.json")
+    assert submit.main(["vertex", "--package", missing, "--project", "p", "--region", "r"]) == 2
+    assert f"{missing} does not exist: compile it" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        submit.parse_args(["kfp", "--package", missing])
+    assert "kfp needs --host" in capsys.readouterr().err
