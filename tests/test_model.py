@@ -140,6 +140,41 @@ def test_sampled_losses_train(loss):
     assert losses[-1] < 0.7 * losses[0], losses
 
 
+def _tied_config(context_dim: int, label_dim: int):
+    config = input_config.load("bow_id")
+    config.activity_feature_groups[0].features[0].embedding_dim = context_dim
+    config.label_feature.embedding_dim = label_dim
+    return config
+
+
+def test_tied_embeddings_score_with_the_history_table_and_train():
+    hparams = HParams(tie_embeddings=True, batch_size=32, learning_rate=0.02, dropout=0.0)
+    tf.keras.utils.set_random_seed(0)
+    model = Recommender(_tied_config(8, 8), {"movie_id": 50}, hparams)
+    compile_model(model, hparams)
+    rng = np.random.default_rng(0)
+    context = np.repeat(rng.integers(1, 51, size=(512, 1)), 10, axis=1)
+    labels = (context[:, -1:] % 50) + 1
+    history = model.fit({"context_movie_id": context}, labels, epochs=6, verbose=0)
+    assert history.history["loss"][-1] < 0.7 * history.history["loss"][0]
+
+    movie_tables = [w for w in model.weights if "embedding" in w.name]
+    assert len(movie_tables) == 1, [w.name for w in model.weights]
+    inputs = {"context_movie_id": tf.constant(context[:4])}
+    expected = tf.matmul(model.context(inputs), movie_tables[0], transpose_b=True).numpy()
+    logits = model(inputs).numpy()
+    valid = logits > -1e8  # padding and OOV rows are masked either way
+    assert valid[:, ids.PADDING].sum() == 0
+    np.testing.assert_allclose(logits[valid], expected[valid], rtol=1e-5, atol=1e-5)
+
+
+def test_tied_embeddings_need_equal_sizes():
+    with pytest.raises(
+        ValueError, match="embedding_dim \\(8\\) to equal label_movie_id's \\(16\\)"
+    ):
+        Recommender(_tied_config(8, 16), {"movie_id": 50}, HParams(tie_embeddings=True))
+
+
 def test_sequence_examples_make_every_activity_a_target_once():
     timeline = np.arange(1, 12, dtype=np.int32)  # 11 activities
     inputs, targets = sequence_training.sequence_examples([timeline], length=4)

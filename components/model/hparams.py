@@ -24,6 +24,10 @@ class HParams:
     transformer_layers: int = 2
     transformer_heads: int = 2
     dropout: float = 0.1
+    # Score movies with the history's own movie embedding table instead of a separate label
+    # table (SASRec does): half the movie parameters, and every movie's row learns both as
+    # context and as target. Needs a context feature with the label's vocab and size.
+    tie_embeddings: bool = False
     # softmax: full cross-entropy over the vocabulary. sampled_softmax: log-uniform
     # negatives (the vocabulary is sorted by frequency). in_batch: the batch's other labels
     # as negatives. Both sampled losses subtract log Q(negative) to correct the sampling.

@@ -34,7 +34,7 @@ class FeatureGroupEmbedding(keras.layers.Layer):
         super().__init__(**kwargs)
         self._names = [f.feature_name for f in features]
         self._mask_feature = next(f.feature_name for f in features if f.feature_type != FLOAT)
-        self._embeddings = {
+        self.embeddings = {
             f.feature_name: keras.layers.Embedding(
                 ids.table_rows(vocab_sizes[f.vocab_name]),
                 f.embedding_dim,
@@ -47,8 +47,8 @@ class FeatureGroupEmbedding(keras.layers.Layer):
     def call(self, inputs: dict[str, tf.Tensor]) -> tuple[tf.Tensor, tf.Tensor]:
         parts = []
         for name in self._names:
-            if name in self._embeddings:
-                parts.append(self._embeddings[name](inputs[name]))
+            if name in self.embeddings:
+                parts.append(self.embeddings[name](inputs[name]))
             else:
                 parts.append(tf.cast(inputs[name], tf.float32)[:, :, tf.newaxis])
         mask = tf.not_equal(inputs[self._mask_feature], ids.PADDING)
@@ -96,6 +96,16 @@ class ContextTower(keras.layers.Layer):
             x = self._dropout(layer(x), training=training)
         return self._projection(x)
 
+    def embedding_table(self, feature_name: str) -> tf.Tensor:
+        """The embedding matrix of one categorical activity feature (built on first call)."""
+        for embed, _ in self._activity:
+            if feature_name in embed.embeddings:
+                layer = embed.embeddings[feature_name]
+                if not layer.built:
+                    layer.build(None)
+                return layer.embeddings
+        raise KeyError(feature_name)
+
     def sequence_context(self, inputs: dict[str, tf.Tensor], training=None) -> tf.Tensor:
         """Context embeddings at every position: ``[batch, length, label_dim]``.
 
@@ -114,6 +124,24 @@ class ContextTower(keras.layers.Layer):
         return self._projection(x)
 
 
+def tied_feature(config: InputConfig) -> str:
+    """The activity feature whose embedding table can also score labels."""
+    label = config.label_feature
+    for group in config.activity_feature_groups:
+        for feature in group.features:
+            if feature.vocab_name == label.vocab_name and feature.feature_type != FLOAT:
+                if feature.embedding_dim != label.embedding_dim:
+                    raise ValueError(
+                        f"tie_embeddings needs {feature.feature_name}'s embedding_dim "
+                        f"({feature.embedding_dim}) to equal {label.feature_name}'s "
+                        f"({label.embedding_dim})"
+                    )
+                return feature.feature_name
+    raise ValueError(
+        f"tie_embeddings needs an activity feature with vocab_name {label.vocab_name!r}"
+    )
+
+
 class Recommender(keras.Model):
     """Scores every movie-vocabulary row for a history; trains with (sampled) softmax."""
 
@@ -128,8 +156,13 @@ class Recommender(keras.Model):
         self.oov_row = ids.oov_row(movie_vocab_size)
         self.input_names = [f.feature_name for f in input_config.input_features(config)]
         self.context_tower = ContextTower(config, vocab_sizes, hparams, name="context_tower")
-        self.label_embedding = keras.layers.Embedding(
-            self.num_rows, config.label_feature.embedding_dim, name="label_embedding"
+        self.tied_feature = tied_feature(config) if hparams.tie_embeddings else None
+        self.label_embedding = (
+            None
+            if self.tied_feature
+            else keras.layers.Embedding(
+                self.num_rows, config.label_feature.embedding_dim, name="label_embedding"
+            )
         )
         # Padding and OOV rows are never a recommendation.
         invalid = [ids.PADDING, self.oov_row]
@@ -142,20 +175,20 @@ class Recommender(keras.Model):
 
     def sequence_logits(self, inputs: dict[str, tf.Tensor], training=None) -> tf.Tensor:
         """Logits for the next movie at every position: ``[batch, length, rows]``."""
-        if not self.label_embedding.built:
-            self.label_embedding.build(None)
         context = self.context_tower.sequence_context(
             {n: inputs[n] for n in self.input_names}, training=training
         )
         return tf.einsum("btd,rd->btr", context, self.label_table()) + self._row_bias
 
     def label_table(self) -> tf.Tensor:
+        if self.tied_feature:
+            return self.context_tower.embedding_table(self.tied_feature)
+        if not self.label_embedding.built:
+            self.label_embedding.build(None)
         return self.label_embedding.embeddings
 
     def call(self, inputs: dict[str, tf.Tensor], training=None) -> tf.Tensor:
         """Logits over every movie row: ``[batch, rows]``."""
-        if not self.label_embedding.built:
-            self.label_embedding.build(None)
         context = self.context(inputs, training=training)
         return tf.matmul(context, self.label_table(), transpose_b=True) + self._row_bias
 
