@@ -66,7 +66,7 @@ def pipeline_args(settings: BeamSettings) -> list[str]:
             settings,
             project=settings.project,
             region=settings.region,
-            **{"temp-location": settings.temp_location, "image": settings.image},
+            **{"temp-location": settings.temp_location},
         )
         args = [
             "--runner=DataflowRunner",
@@ -77,7 +77,6 @@ def pipeline_args(settings: BeamSettings) -> list[str]:
             f"--machine_type={settings.machine_type}",
             "--experiments=use_runner_v2",
             # Workers start from the pipeline image, so no SDK or code is staged.
-            f"--sdk_container_image={settings.image}",
             "--sdk_location=container",
         ]
     elif settings.runner == "flink":
@@ -101,4 +100,9 @@ def pipeline_args(settings: BeamSettings) -> list[str]:
             f"--job_endpoint={settings.job_endpoint}",
             *_portable_environment(settings),
         ]
+    if settings.runner != "direct":
+        _require(settings, image=settings.image)
+        # Workers run the pipeline image, which has TFX and the project; naming it also
+        # stops TFX from building and staging a TFX source package for every Beam job.
+        args.append(f"--sdk_container_image={settings.image}")
     return [*args, *settings.extra]

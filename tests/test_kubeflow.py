@@ -205,6 +205,8 @@ def test_dataflow_preset_compiles_project_region_workers_and_image(tmp_path):
 def test_portable_runner_presets(tmp_path, flags, expected):
     args = beam_args(compile_job(tmp_path, *flags))
     assert set(expected) <= set(args)
+    # Naming the image keeps TFX from building and staging its own source package.
+    assert f"--sdk_container_image={IMAGE}" in args
     if "DOCKER" in " ".join(args):
         assert f"--environment_config={IMAGE}" in args
 
@@ -348,3 +350,31 @@ def test_submit_names_a_missing_package_or_target(tmp_path, capsys):
     with pytest.raises(SystemExit):
         submit.parse_args(["kfp", "--package", missing])
     assert "kfp needs --host" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_example_gen_and_transform_run_on_a_portable_runner(tmp_path):
+    """Beam's portability framework (as Flink, Spark and Dataflow runner v2 use), in-process."""
+    from components.data_formats import synthetic
+    from tests import pipeline_runs
+
+    data_dir, output_dir = str(tmp_path / "data"), str(tmp_path / "out")
+    spec = synthetic.SyntheticSpec(
+        num_users=50, num_movies=80, mean_ratings_per_user=15, seed=3, bad_lines=2
+    )
+    synthetic.write_movielens(data_dir, "ml-1m", spec)
+    pipeline_runs.run_pipeline(
+        data_dir,
+        output_dir,
+        "--until",
+        "Transform",
+        *("--beam-arg=--runner=PortableRunner", "--beam-arg=--job_endpoint=embed"),
+        "--beam-arg=--environment_type=LOOPBACK",
+    )
+    report = pipeline_runs.ingest_report(output_dir)
+    ratings = report["ratings"]
+    assert ratings["lines"] == ratings["accepted"] + sum(ratings["rejected"].values())
+    transformed = pipeline_runs.latest_artifact(output_dir, "Examples", "Transform")
+    for split, count in report["examples"].items():
+        assert count > 0
+        assert len(pipeline_runs.read_examples(transformed.uri, split)) == count, split
