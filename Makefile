@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-from-lock
 export TF_USE_LEGACY_KERAS := 1
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: venv run test kubeflow-compile lint proto lock clean
+.PHONY: venv run test kubeflow-compile lint proto lock clean graphviz
 
 venv: $(STAMP)
 
@@ -33,6 +33,14 @@ kubeflow-compile: venv
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+# Optional: Graphviz's `dot`, which renders `python -m pipeline.lineage ... --format svg|png`
+# (not part of `make test`: the lineage tests render an image only when `dot` is present).
+graphviz:
+	@command -v dot >/dev/null || { \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends graphviz; }
+	dot -V
 
 # Regenerates the input-config Python module from configs/input_config.proto.
 proto: venv

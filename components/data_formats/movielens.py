@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import enum
+import hashlib
 import re
 from collections.abc import Iterable, Iterator
 from typing import NamedTuple
@@ -332,6 +333,37 @@ def read_movies(data_dir: str, layout: Layout) -> tuple[dict[int, Movie], FileRe
     """Reads the movie file: {movie_id: Movie} and its report (first duplicate id wins)."""
     path = _join(data_dir, layout.movies_file)
     return _parse_table(path, layout.movies_encoding, parse_movie, layout, lambda m: m.movie_id)
+
+
+def input_files(data_dir: str, layout: Layout) -> dict[str, str]:
+    """Role ("ratings", "movies", "users") -> path of each file an ingestion reads."""
+    files = {
+        "ratings": _join(data_dir, layout.ratings_file),
+        "movies": _join(data_dir, layout.movies_file),
+    }
+    if layout.users_file and tf.io.gfile.exists(_join(data_dir, layout.users_file)):
+        files["users"] = _join(data_dir, layout.users_file)
+    return files
+
+
+@dataclasses.dataclass(frozen=True)
+class FileDigest:
+    """What identifies an input file's content: its size and SHA-256."""
+
+    path: str
+    bytes: int
+    sha256: str
+
+
+def digest(path: str, block_bytes: int = 4 << 20) -> FileDigest:
+    """Size and SHA-256 of a file, read in blocks through tf.io.gfile (local paths or GCS)."""
+    sha256 = hashlib.sha256()
+    size = 0
+    with tf.io.gfile.GFile(path, "rb") as handle:
+        while block := handle.read(block_bytes):
+            sha256.update(block)
+            size += len(block)
+    return FileDigest(path, size, sha256.hexdigest())
 
 
 def read_users(data_dir: str, layout: Layout) -> tuple[dict[int, User], FileReport | None]:

@@ -4,7 +4,8 @@ Work is spread over line-aligned chunks of the ratings file and then over users,
 handles a few hundred chunk elements and one element per user rather than one per rating.
 Every line's outcome is counted (Beam counters and ``ingest_report.json`` in the output
 artifact), and a run whose share of invalid lines exceeds ``max_bad_fraction`` fails with
-one message naming the file, line and reason.
+one message naming the file, line and reason. The size and SHA-256 of each input file go
+into the report and the Examples artifact's custom properties, for lineage.
 """
 
 from __future__ import annotations
@@ -265,6 +266,11 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
             "data_dir": data_dir,
             "layout": layout.name,
             "ratings_file": ratings_path,
+            # Size and SHA-256 of each file read: what lineage traces a model back to.
+            "input_files": {
+                role: dataclasses.asdict(movielens.digest(path))
+                for role, path in movielens.input_files(data_dir, layout).items()
+            },
             "movies": movie_report.to_json(),
             "users": user_report.to_json() if user_report else None,
             "settings": dataclasses.asdict(settings),
@@ -310,6 +316,11 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
         logging.info("MovieLens ingest report:\n%s", summary.text)
         for key, value in summary.properties.items():
             examples.set_int_custom_property(key, value)
+        for key, value in input_file_properties(report).items():
+            if isinstance(value, int):
+                examples.set_int_custom_property(key, value)
+            else:
+                examples.set_string_custom_property(key, value)
         check_bad_lines(report, settings.max_bad_fraction)
 
 
@@ -342,6 +353,16 @@ def summarize(report: dict[str, Any]) -> Summary:
         **{f"examples_{s}": examples.get(s, 0) for s in timelines.SPLITS},
     }
     return Summary("\n".join(rows), properties)
+
+
+def input_file_properties(report: dict[str, Any]) -> dict[str, str | int]:
+    """``<role>_file``, ``<role>_bytes`` and ``<role>_sha256`` of each input file (for MLMD)."""
+    properties: dict[str, str | int] = {}
+    for role, entry in sorted(report.get("input_files", {}).items()):
+        properties[f"{role}_file"] = entry["path"]
+        properties[f"{role}_bytes"] = entry["bytes"]
+        properties[f"{role}_sha256"] = entry["sha256"]
+    return properties
 
 
 def check_bad_lines(report: dict[str, Any], max_bad_fraction: float) -> None:

@@ -1,0 +1,5 @@
+import sys
+
+from pipeline.lineage.cli import main
+
+sys.exit(main())
