@@ -114,6 +114,7 @@ def _print_pushed(output_dir: str) -> None:
     print(
         f"Try: python -m pipeline.recommend --model {output_dir} --history {sample[0]},{sample[1]}"
     )
+    print(f"Provenance: python -m pipeline.lineage --output-dir {output_dir} model")
 
 
 def _latest_model(output_dir: str) -> str | None:
