@@ -30,8 +30,12 @@ def main() -> None:
                 baselines[(row["protocol"], row["model"])] = metrics["hr@10"]
                 continue
             encoder, features, history, *layout = row["model"].split()
-            name = " ".join([encoder, features, *layout])
-            series[(row["protocol"], name)][int(history[1:])] = metrics["hr@10"]
+            # One line per encoder, features and layout: its best run at each history length
+            # (rows differ in embedding sizes and hyper-parameters, recorded in the JSON).
+            layout = [part for part in layout if not part.startswith("d")]  # d8/32: dims
+            points = series[(row["protocol"], " ".join([encoder, features, *layout]))]
+            length = int(history[1:])
+            points[length] = max(points.get(length, 0.0), metrics["hr@10"])
     protocols = sorted({protocol for protocol, _ in series})
     figure, axes = plt.subplots(1, len(protocols), figsize=(6 * len(protocols), 4), squeeze=False)
     for axis, protocol in zip(axes[0], protocols, strict=True):
