@@ -39,7 +39,7 @@ from pipeline.pipeline import create_pipeline
 # Where the Dockerfile puts the project; every path the containers read is under it.
 IMAGE_PROJECT_DIR = "/pipeline"
 DATA_DIR_PARAMETER = "data_dir"
-DEFAULT_OUTPUT = os.path.join("kubeflow", "build", "{pipeline_name}.json")
+DEFAULT_OUTPUT = os.path.join(configs.REPO_ROOT, "kubeflow", "build", "{pipeline_name}.json")
 
 
 def image_path(local_path: str) -> str:
@@ -159,6 +159,7 @@ def build(args: argparse.Namespace) -> tfx_pipeline.Pipeline:
 
 def compile_pipeline(args: argparse.Namespace) -> str:
     """Writes the PipelineJob JSON; returns its path."""
+    pipeline = build(args)  # settings problems fail here, before anything is written
     output = args.output.format(pipeline_name=args.pipeline_name)
     output_dir, filename = os.path.split(os.path.abspath(output))
     os.makedirs(output_dir, exist_ok=True)
@@ -172,7 +173,7 @@ def compile_pipeline(args: argparse.Namespace) -> str:
         output_filename=filename,
     )
     # The default lands in the job's runtime config; a submission may override it.
-    runner.run(build(args), parameter_values={DATA_DIR_PARAMETER: args.data_dir})
+    runner.run(pipeline, parameter_values={DATA_DIR_PARAMETER: args.data_dir})
     return os.path.join(output_dir, filename)
 
 

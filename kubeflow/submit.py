@@ -19,7 +19,8 @@ import tempfile
 
 import yaml
 
-from kubeflow.runner import DATA_DIR_PARAMETER
+from kubeflow.runner import DATA_DIR_PARAMETER, DEFAULT_OUTPUT
+from pipeline import configs
 
 
 class SubmitError(RuntimeError):
@@ -138,8 +139,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         target = targets.add_parser(name, help=help_text)
         target.add_argument(
             "--package",
-            default=env("RECS_PIPELINE_FILE", os.path.join("kubeflow", "build", "movie-recs.json")),
-            help="the compiled PipelineJob JSON",
+            default=env(
+                "RECS_PIPELINE_FILE", DEFAULT_OUTPUT.format(pipeline_name=configs.PIPELINE_NAME)
+            ),
+            help="the compiled PipelineJob JSON (default: kubeflow/build/movie-recs.json)",
         )
         target.add_argument("--display-name", default="movie-recs")
         target.add_argument(
