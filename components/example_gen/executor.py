@@ -28,8 +28,8 @@ from tfx.types import artifact_utils, standard_component_specs
 from components.data_formats import movielens
 from components.data_formats.movielens import Reason
 from components.example_gen import timelines
+from components.example_gen.ingest_record import REPORT_FILE, input_file_property
 
-REPORT_FILE = "ingest_report.json"
 _COUNTER_NAMESPACE = "MovieLensExampleGen"
 
 
@@ -359,9 +359,9 @@ def input_file_properties(report: dict[str, Any]) -> dict[str, str | int]:
     """``<role>_file``, ``<role>_bytes`` and ``<role>_sha256`` of each input file (for MLMD)."""
     properties: dict[str, str | int] = {}
     for role, entry in sorted(report.get("input_files", {}).items()):
-        properties[f"{role}_file"] = entry["path"]
-        properties[f"{role}_bytes"] = entry["bytes"]
-        properties[f"{role}_sha256"] = entry["sha256"]
+        properties[input_file_property(role, "file")] = entry["path"]
+        properties[input_file_property(role, "bytes")] = entry["bytes"]
+        properties[input_file_property(role, "sha256")] = entry["sha256"]
     return properties
 
 

@@ -21,13 +21,9 @@ from google.protobuf import text_format
 from tensorboard.compat.proto import event_pb2
 from tensorflow_metadata.proto.v0 import schema_pb2
 
+from components.example_gen.ingest_record import INPUT_ROLES, REPORT_FILE, input_file_property
 from components.export.layout import MODEL_FILE, SIDECAR_FILE
 from pipeline.lineage.store import Artifact
-
-# As in components.data_formats.movielens.input_files and executor.REPORT_FILE, whose
-# modules import TensorFlow.
-INPUT_ROLES = ("ratings", "movies", "users")
-INGEST_REPORT = "ingest_report.json"
 
 
 def read_json(path: str) -> dict[str, Any] | None:
@@ -64,10 +60,10 @@ def tfrecords(path: str) -> Iterator[bytes]:
 def data_files(examples: Artifact) -> list[dict[str, Any]]:
     """Each input file ExampleGen read: path, bytes and SHA-256 as it recorded them,
     with the line counts of its ingest report."""
-    report = read_json(os.path.join(examples.uri, INGEST_REPORT)) or {}
+    report = read_json(os.path.join(examples.uri, REPORT_FILE)) or {}
     files = []
     for role in INPUT_ROLES:
-        path = examples.properties.get(f"{role}_file")
+        path = examples.properties.get(input_file_property(role, "file"))
         section = report.get(role) or {}
         if path is None and not section:
             continue
@@ -75,9 +71,9 @@ def data_files(examples: Artifact) -> list[dict[str, Any]]:
             {
                 "role": role,
                 "path": path or section.get("file"),
-                "bytes": examples.properties.get(f"{role}_bytes"),
+                "bytes": examples.properties.get(input_file_property(role, "bytes")),
                 # None for Examples written before ExampleGen recorded checksums.
-                "sha256": examples.properties.get(f"{role}_sha256"),
+                "sha256": examples.properties.get(input_file_property(role, "sha256")),
                 "lines": section.get("lines"),
                 "accepted": section.get("accepted"),
                 "rejected": section.get("rejected"),
