@@ -14,6 +14,7 @@ import os
 from components.evaluation.eval_config import GateSettings
 from components.example_gen import timelines
 from components.example_gen.executor import IngestSettings
+from components.model import sequence_training
 from components.model.hparams import HParams
 from configs import input_config
 from pipeline import configs
@@ -98,6 +99,9 @@ def settings(args: argparse.Namespace) -> PipelineSettings:
     if args.encoder:
         config_text = input_config.with_encoder(config, args.encoder)
         config = input_config.parse(config_text, f"{args.config} with {args.encoder}")
+    hparams = HParams.from_dict(dict(_hparam(item) for item in args.hparam))
+    if hparams.training_layout == "sequences":
+        sequence_training.check_config(config)
     return PipelineSettings(
         input_config_text=config_text,
         ingest=IngestSettings(
@@ -109,7 +113,7 @@ def settings(args: argparse.Namespace) -> PipelineSettings:
             ),
             max_bad_fraction=args.max_bad_fraction,
         ),
-        hparams=HParams.from_dict(dict(_hparam(item) for item in args.hparam)),
+        hparams=hparams,
         gate=GateSettings(
             gate_k=args.gate_k,
             lower_bound=args.recall_lower_bound,

@@ -53,6 +53,16 @@ def test_user_features_on_data_without_users_file_is_a_config_error(tmp_path, ca
     assert "has no users file" in capsys.readouterr().err
 
 
+def test_sequence_layout_with_two_feature_groups_fails_before_anything_runs(tmp_path, capsys):
+    synthetic.write_movielens(tmp_path / "data", "ml-1m", SMALL)
+    args = ["--data-dir", str(tmp_path / "data"), "--output-dir", str(tmp_path / "out")]
+    layout = ["--hparam", 'training_layout="sequences"']
+    code = local_runner.main([*args, "--config", "cnn_id_genre", *layout])
+    assert code == 2
+    assert "needs exactly one activity feature group" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
 def test_schema_anomalies_stop_the_pipeline_with_a_readable_report(tmp_path):
     synthetic.write_movielens(tmp_path / "data", "ml-1m", SMALL)
     movies = tmp_path / "data" / "movies.dat"

@@ -67,6 +67,45 @@ def test_encoding_depends_on_the_history(name):
     assert not np.allclose(first, second)
 
 
+def _every_position(name: str, embeddings: tf.Tensor, mask: tf.Tensor) -> np.ndarray:
+    return _encoder(ENCODERS[name])(embeddings, mask, all_positions=True).numpy()
+
+
+@pytest.mark.parametrize("name", ENCODERS)
+def test_every_position_sees_only_earlier_activities(name):
+    rng = np.random.default_rng(3)
+    embeddings = rng.normal(size=(4, LENGTH, DIM)).astype(np.float32)
+    mask = tf.sequence_mask([0, 1, 5, LENGTH], LENGTH)[:, ::-1]
+    every = _every_position(name, tf.constant(embeddings), mask)
+    assert every.shape[:2] == (4, LENGTH)
+    # The newest position is exactly the one-window encoding that serving computes.
+    window = _encoder(ENCODERS[name])(tf.constant(embeddings), mask).numpy()
+    np.testing.assert_allclose(every[:, -1], window, rtol=1e-4, atol=1e-5)
+    changed = embeddings.copy()
+    changed[:, 5:] = rng.normal(size=changed[:, 5:].shape)
+    later_changed = _every_position(name, tf.constant(changed), mask)
+    # Only real positions count: padding positions carry no loss and feed nothing later.
+    earlier = mask.numpy()[:, :5]
+    np.testing.assert_allclose(
+        later_changed[:, :5][earlier], every[:, :5][earlier], rtol=1e-4, atol=1e-5
+    )
+    assert not np.allclose(later_changed[:, 5:], every[:, 5:])
+
+
+@pytest.mark.parametrize("name", ["BOW", "CNN", "LSTM"])
+def test_every_position_encodes_the_window_ending_there(name):
+    # Not the Transformer: its learned positions count back from the newest input, so
+    # earlier outputs see shifted positions (as SASRec's do); only the newest is a window.
+    rng = np.random.default_rng(3)
+    embeddings = tf.constant(rng.normal(size=(4, LENGTH, DIM)).astype(np.float32))
+    mask = tf.sequence_mask([0, 1, 5, LENGTH], LENGTH)[:, ::-1]
+    every = _every_position(name, embeddings, mask)
+    encoder = _encoder(ENCODERS[name])
+    for end in range(1, LENGTH + 1):
+        window = encoder(embeddings[:, :end], mask[:, :end]).numpy()
+        np.testing.assert_allclose(every[:, end - 1], window, rtol=1e-4, atol=1e-5)
+
+
 def _planted_data(num_movies: int, seed: int):
     """Context windows of row ids and next-movie labels from synthetic timelines."""
     spec = synthetic.SyntheticSpec(
@@ -187,7 +226,8 @@ def test_sequence_examples_make_every_activity_a_target_once():
         assert (row_targets[real] == row_inputs[real] + 1).all()
 
 
-def test_sequence_training_learns_the_planted_pattern(tmp_path):
+@pytest.mark.parametrize("name", ["CNN", "LSTM", "TRANSFORMER"])
+def test_sequence_training_learns_the_planted_pattern(tmp_path, name):
     num_movies = 200
     spec, successors = _planted_data(num_movies, seed=5)
     synthetic.write_movielens(tmp_path, "ml-latest", spec)
@@ -202,9 +242,7 @@ def test_sequence_training_learns_the_planted_pattern(tmp_path):
     test_x, test_y = _windows([s[-11:].tolist() for s in sequences], 10)
     test_x, test_y = test_x[-len(sequences) :], test_y[-len(sequences) :]
 
-    config = input_config.parse(
-        input_config.with_encoder(input_config.load("cnn_id"), "TRANSFORMER")
-    )
+    config = input_config.parse(input_config.with_encoder(input_config.load("cnn_id"), name))
     hparams = HParams(epochs=15, batch_size=64, learning_rate=0.005, dropout=0.0)
     tf.keras.utils.set_random_seed(0)
     model = Recommender(config, {"movie_id": num_movies}, hparams)
@@ -216,7 +254,7 @@ def test_sequence_training_learns_the_planted_pattern(tmp_path):
     hit_rate = float(
         np.mean([label in top for label, top in zip(test_y[:, 0], top10, strict=True)])
     )
-    print(f"sequence-trained planted HR@10 {hit_rate:.3f}")
+    print(f"sequence-trained {name} planted HR@10 {hit_rate:.3f}")
     assert hit_rate > 5 * 10 / num_movies, hit_rate
 
 
@@ -236,3 +274,28 @@ def test_timelines_are_rebuilt_exactly_from_window_examples():
         *(np.array(column)[order] for column in (users, positions, contexts, labels))
     )
     assert [t.tolist() for t in rebuilt] == [truth[user].tolist() for user in sorted(truth)]
+
+
+@pytest.mark.parametrize("name", ENCODERS)
+def test_every_encoder_converts_to_builtin_tflite_and_agrees(name, tmp_path):
+    config = input_config.parse(input_config.with_encoder(input_config.load("cnn_id"), name))
+    length = config.activity_feature_groups[0].features[0].feature_length
+    tf.keras.utils.set_random_seed(0)
+    model = Recommender(config, {"movie_id": 50}, HPARAMS)
+    spec = tf.TensorSpec([1, length], tf.int32, name="rows")
+
+    module = tf.Module()
+    module.model = model
+    module.logits = tf.function(lambda rows: {"logits": model({"context_movie_id": rows})})
+    signature = module.logits.get_concrete_function(spec)
+    tf.saved_model.save(module, str(tmp_path), signatures={"logits": signature})
+
+    converter = tf.lite.TFLiteConverter.from_saved_model(str(tmp_path), signature_keys=["logits"])
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    interpreter = tf.lite.Interpreter(model_content=converter.convert())
+    runner = interpreter.get_signature_runner("logits")
+    for real in (0, 3, length):
+        rows = np.zeros((1, length), np.int32)
+        rows[0, length - real :] = np.arange(2, 2 + real)
+        expected = model({"context_movie_id": tf.constant(rows)}).numpy()
+        np.testing.assert_allclose(runner(rows=rows)["logits"], expected, rtol=1e-4, atol=1e-4)

@@ -4,6 +4,13 @@ Every encoder takes ``embeddings`` of shape ``[batch, length, dim]`` and a boole
 of shape ``[batch, length]`` (True at real activities; padding sits on the left, the most
 recent activity is last) and returns ``[batch, units]``. Padding never changes the output:
 the same history padded to any length encodes to the same vector.
+
+Every encoder is causal: called with ``all_positions=True`` it returns ``[batch, length,
+units]`` whose position t depends only on the activities up to t, which is what training on
+whole sequences with a loss at every position needs (components.model.sequence_training).
+BOW, CNN and LSTM encode position t exactly as a window ending at t; the Transformer's
+learned positions count back from the newest input, so only its last position is a window
+(SASRec's positions behave the same way).
 """
 
 from __future__ import annotations
@@ -16,11 +23,29 @@ keras = tf.keras
 _NEG_INF = -1e9
 
 
+def _cumulative_max(values: tf.Tensor, max_length: int) -> tf.Tensor:
+    """Running maximum along axis 1 of ``[batch, length, channels]``.
+
+    TensorFlow has no cumulative max op; ceil(log2(max_length)) max-with-shifted-copy steps
+    cover every earlier position with ops that TFLite also runs.
+    """
+    length = tf.shape(values)[1]
+    shift = 1
+    while shift < max_length:
+        shifted = tf.pad(values, [[0, 0], [shift, 0], [0, 0]], constant_values=_NEG_INF)
+        values = tf.maximum(values, shifted[:, :length])
+        shift *= 2
+    return values
+
+
 class BagOfWordsEncoder(keras.layers.Layer):
     """Masked mean of the activity embeddings (zero for an empty history)."""
 
-    def call(self, embeddings: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:
+    def call(self, embeddings: tf.Tensor, mask: tf.Tensor, all_positions: bool = False):
         weights = tf.cast(mask, embeddings.dtype)[:, :, tf.newaxis]
+        if all_positions:
+            total = tf.cumsum(embeddings * weights, axis=1)
+            return total / tf.maximum(tf.cumsum(weights, axis=1), 1.0)
         total = tf.reduce_sum(embeddings * weights, axis=1)
         return total / tf.maximum(tf.reduce_sum(weights, axis=1), 1.0)
 
@@ -62,21 +87,39 @@ class ConvEncoder(keras.layers.Layer):
             )
         super().build(input_shape)
 
-    def call(self, embeddings: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:
+    def call(self, embeddings: tf.Tensor, mask: tf.Tensor, all_positions: bool = False):
         weights = tf.cast(mask, embeddings.dtype)[:, :, tf.newaxis]
         embeddings = embeddings * weights
         outputs = []
         for conv in self._convs:
-            features = conv(embeddings)
-            pooled = tf.reduce_max(features + (1.0 - weights) * _NEG_INF, axis=1)
-            outputs.append(pooled * tf.reduce_max(weights, axis=1))  # empty history -> 0
+            features = conv(embeddings) + (1.0 - weights) * _NEG_INF
+            if all_positions:
+                pooled = _cumulative_max(features, self.max_length)
+                seen = _cumulative_max(weights, self.max_length)
+            else:
+                pooled = tf.reduce_max(features, axis=1)
+                seen = tf.reduce_max(weights, axis=1)
+            outputs.append(pooled * seen)  # empty history -> 0
         if self.recency_filters:
-            length = tf.shape(embeddings)[1]
-            # Row d of the table weights the activity d steps before the newest one.
-            by_position = tf.reverse(self._recency[:length], axis=[0])
-            sums = tf.einsum("bld,lr->brd", embeddings, by_position)
-            outputs.append(tf.reshape(sums, [-1, self.recency_filters * embeddings.shape[-1]]))
+            outputs.append(self._recency_sums(embeddings, all_positions))
         return tf.concat(outputs, axis=-1)
+
+    def _recency_sums(self, embeddings: tf.Tensor, all_positions: bool) -> tf.Tensor:
+        length = tf.shape(embeddings)[1]
+        dim = embeddings.shape[-1]
+        # Row d of the table weights the activity d steps before the newest one.
+        by_position = tf.reverse(self._recency[:length], axis=[0])
+        if not all_positions:
+            sums = tf.einsum("bld,lr->brd", embeddings, by_position)
+            return tf.reshape(sums, [-1, self.recency_filters * dim])
+        # At every position the same weights slide along as a causal convolution, run on
+        # each embedding channel separately: [batch * dim, length, 1] -> [.., length, R].
+        batch = tf.shape(embeddings)[0]
+        channels = tf.reshape(tf.transpose(embeddings, [0, 2, 1]), [-1, length, 1])
+        channels = tf.pad(channels, [[0, 0], [length - 1, 0], [0, 0]])
+        sums = tf.nn.conv1d(channels, by_position[:, tf.newaxis, :], stride=1, padding="VALID")
+        sums = tf.transpose(tf.reshape(sums, [batch, dim, length, -1]), [0, 2, 3, 1])
+        return tf.reshape(sums, [batch, length, self.recency_filters * dim])
 
     def get_config(self) -> dict:
         return {
@@ -94,10 +137,12 @@ class LstmEncoder(keras.layers.Layer):
     def __init__(self, units: int, **kwargs):
         super().__init__(**kwargs)
         self.units = units
-        self._lstm = keras.layers.LSTM(units)
+        # Left padding puts the newest activity last, so the last output is the final state.
+        self._lstm = keras.layers.LSTM(units, return_sequences=True)
 
-    def call(self, embeddings: tf.Tensor, mask: tf.Tensor) -> tf.Tensor:
-        return self._lstm(embeddings, mask=mask)
+    def call(self, embeddings: tf.Tensor, mask: tf.Tensor, all_positions: bool = False):
+        outputs = self._lstm(embeddings, mask=mask)
+        return outputs if all_positions else outputs[:, -1]
 
     def get_config(self) -> dict:
         return {**super().get_config(), "units": self.units}

@@ -32,7 +32,7 @@ class HParams:
     # negatives (the vocabulary is sorted by frequency). in_batch: the batch's other labels
     # as negatives. Both sampled losses subtract log Q(negative) to correct the sampling.
     # windows: one example per label (every encoder). sequences: each user's training
-    # timeline in pieces with a loss at every position (TRANSFORMER, one activity group).
+    # timeline in pieces with a loss at every position (one activity group, no globals).
     training_layout: str = "windows"
     loss: str = "softmax"
     num_sampled: int = 1024

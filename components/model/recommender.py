@@ -13,7 +13,7 @@ import math
 
 import tensorflow as tf
 
-from components.model.encoders import TransformerEncoder, make_encoder
+from components.model.encoders import make_encoder
 from components.model.hparams import HParams
 from components.transform import ids
 from configs import input_config
@@ -109,14 +109,13 @@ class ContextTower(keras.layers.Layer):
     def sequence_context(self, inputs: dict[str, tf.Tensor], training=None) -> tf.Tensor:
         """Context embeddings at every position: ``[batch, length, label_dim]``.
 
-        Only for a single TRANSFORMER activity group without global features, whose output
-        at position t depends only on activities up to t (causal attention).
+        Only for a single activity group without global features: every encoder is causal
+        (its output at position t depends only on activities up to t), but a global
+        feature or a second group has no per-position value.
         """
         if len(self._activity) != 1 or self._global:
             raise ValueError("sequence training needs exactly one activity group, no globals")
         embed, encoder = self._activity[0]
-        if not isinstance(encoder, TransformerEncoder):
-            raise ValueError("sequence training needs the TRANSFORMER encoder")
         embeddings, mask = embed(inputs)
         x = encoder(embeddings, mask, training=training, all_positions=True)
         for layer in self._hidden:

@@ -1,4 +1,4 @@
-"""Training a causal Transformer recommender on whole sequences (SASRec's layout).
+"""Training a recommender on whole sequences with a loss at every position (SASRec's layout).
 
 One window per label makes a history-N model see each activity N times per epoch. Here a
 user's timeline is cut into sequences of ``length + 1`` activities and the loss is taken at
@@ -17,6 +17,21 @@ from components.model.recommender import KnownLabelCrossEntropy, Recommender
 from components.transform import ids
 
 keras = tf.keras
+
+
+def check_config(config) -> None:
+    """Raises a clear error for an input config the sequence layout cannot train.
+
+    A loss at every position needs a per-position context: one activity group and no
+    global (user) features, which have no value per position.
+    """
+    groups = len(config.activity_feature_groups)
+    if groups != 1 or len(config.global_feature_groups):
+        raise ValueError(
+            'training_layout="sequences" needs exactly one activity feature group and no '
+            f"global feature groups; the input config has {groups} activity and "
+            f"{len(config.global_feature_groups)} global groups. Use the windows layout."
+        )
 
 
 def sequence_examples(timelines: list[np.ndarray], length: int) -> tuple[np.ndarray, np.ndarray]:
@@ -79,7 +94,7 @@ def fit_sequences(
     hparams: HParams,
     verbose: int = 2,
 ) -> keras.callbacks.History:
-    """Trains ``recommender`` (a single-group TRANSFORMER model) on sequence examples."""
+    """Trains ``recommender`` (one activity group, no globals) on sequence examples."""
     model = SequenceModel(recommender, feature_name)
     model.compile(
         optimizer=keras.optimizers.Adam(

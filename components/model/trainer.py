@@ -71,6 +71,7 @@ def build_model(config, transform_output: tft.TFTransformOutput, hparams: HParam
 
 def _fit_sequences(model: Recommender, config, windows: tf.data.Dataset, hparams) -> None:
     """Trains on each user's timeline rebuilt from one pass over the window examples."""
+    sequence_training.check_config(config)
     (group,) = config.activity_feature_groups
     movie = group.features[0].feature_name
     parts: dict[str, list[np.ndarray]] = {name: [] for name in ("user", "position", "ctx", "y")}
