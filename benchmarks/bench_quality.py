@@ -204,11 +204,13 @@ def main() -> None:
         "--layout",
         choices=("windows", "sequences"),
         default="windows",
-        help="sequences: loss at every position (TRANSFORMER, id only)",
+        help="sequences: loss at every position (headline protocol, id features only)",
     )
     parser.add_argument("--dims", help="context and label movie embedding sizes, e.g. 64,64")
     parser.add_argument("--results", default="docs/quality_results.jsonl")
     args = parser.parse_args()
+    if args.layout == "sequences" and (args.protocol == "seed" or args.features != "id"):
+        parser.error("--layout sequences needs --protocol headline and --features id")
     values = {}
     for item in args.hparam:
         name, _, value = item.partition("=")
@@ -223,9 +225,16 @@ def main() -> None:
         f"{len(data.sequences)} users, {data.num_movies} movies, "
         f"{len(train):,} training windows, {len(test):,} test examples"
     )
-    rows = []
+    os.makedirs(os.path.dirname(args.results) or ".", exist_ok=True)
+
+    def record(row: dict) -> None:
+        # Appended one by one, so a long run that fails later keeps what it measured.
+        _print(row, args.protocol)
+        with open(args.results, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps({"protocol": args.protocol, **row}) + "\n")
+
     for name, scores in baselines(data, train, test).items():
-        rows.append(
+        record(
             {
                 "model": name,
                 "filtered": rank_metrics(scores, labels, seen),
@@ -247,7 +256,7 @@ def main() -> None:
                         args.layout,
                         tuple(int(d) for d in args.dims.split(",")) if args.dims else None,
                     )
-                rows.append(
+                record(
                     {
                         "model": f"{encoder} {features} h{length}"
                         + (" seq" if args.layout == "sequences" else "")
@@ -260,14 +269,7 @@ def main() -> None:
                         "hparams": hparams.to_dict(),
                     }
                 )
-                _print(rows[-1], args.protocol)
-    print(f"\nprotocol: {args.protocol}")
-    for row in rows:
-        _print(row, args.protocol)
-    os.makedirs(os.path.dirname(args.results) or ".", exist_ok=True)
-    with open(args.results, "a", encoding="utf-8") as handle:
-        for row in rows:
-            handle.write(json.dumps({"protocol": args.protocol, **row}) + "\n")
+    print(f"\nprotocol: {args.protocol}; rows appended to {args.results}")
 
 
 def _print(row: dict, protocol: str) -> None:
