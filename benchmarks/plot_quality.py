@@ -14,13 +14,16 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
+LAYOUT_MARKERS = {"windows": "o", "sequences": "s"}
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--results", default="docs/quality_results.jsonl")
     parser.add_argument("--out", default="docs/recall_by_history.png")
     args = parser.parse_args()
-    series: dict[tuple[str, str], dict[int, float]] = defaultdict(dict)
+    # (protocol, "ENCODER features") -> history length -> (best HR@10, its training layout)
+    series: dict[tuple[str, str], dict[int, tuple[float, str]]] = defaultdict(dict)
     baselines: dict[tuple[str, str], float] = {}
     with open(args.results, encoding="utf-8") as handle:
         for line in handle:
@@ -29,20 +32,26 @@ def main() -> None:
             if "train_seconds" not in row:  # baselines have no history length
                 baselines[(row["protocol"], row["model"])] = metrics["hr@10"]
                 continue
-            encoder, features, history, *layout = row["model"].split()
-            # One line per encoder, features and layout: its best run at each history length
-            # (rows differ in embedding sizes and hyper-parameters, recorded in the JSON).
-            layout = [part for part in layout if not part.startswith("d")]  # d8/32: dims
-            points = series[(row["protocol"], " ".join([encoder, features, *layout]))]
+            # One line per encoder and features: the best run at each history length, in
+            # whichever layout (rows differ in sizes and hyper-parameters, all in the JSON).
+            encoder, features, history, *rest = row["model"].split()
+            layout = "sequences" if "seq" in rest else "windows"
+            points = series[(row["protocol"], f"{encoder} {features}")]
             length = int(history[1:])
-            points[length] = max(points.get(length, 0.0), metrics["hr@10"])
+            if metrics["hr@10"] > points.get(length, (0.0, ""))[0]:
+                points[length] = (metrics["hr@10"], layout)
     protocols = sorted({protocol for protocol, _ in series})
     figure, axes = plt.subplots(1, len(protocols), figsize=(6 * len(protocols), 4), squeeze=False)
     for axis, protocol in zip(axes[0], protocols, strict=True):
         for (row_protocol, name), points in sorted(series.items()):
             if row_protocol == protocol:
                 lengths = sorted(points)
-                axis.plot(lengths, [points[n] for n in lengths], marker="o", label=name)
+                (line,) = axis.plot(lengths, [points[n][0] for n in lengths], label=name)
+                for layout, marker in LAYOUT_MARKERS.items():
+                    at = [n for n in lengths if points[n][1] == layout]
+                    axis.scatter(
+                        at, [points[n][0] for n in at], marker=marker, color=line.get_color()
+                    )
         for (row_protocol, name), value in sorted(baselines.items()):
             if row_protocol == protocol:
                 axis.axhline(value, linestyle="--", linewidth=1, color="gray")
@@ -52,11 +61,14 @@ def main() -> None:
             axis.annotate(
                 "SASRec+ (published)", (0, 0.285), xycoords=("axes fraction", "data"), fontsize=8
             )
+        lengths = sorted({n for (p, _), points in series.items() if p == protocol for n in points})
+        axis.set_xticks(lengths)
+        axis.set_xlim(0, max(lengths) + 10)
         axis.set_title(f"ML-1M, {protocol} protocol")
         axis.set_xlabel("history length")
         axis.set_ylabel("HR@10" + (" (seen movies filtered)" if protocol == "headline" else ""))
         axis.grid(alpha=0.3)
-        axis.legend()
+        axis.legend(title="o windows, s sequences", fontsize=8)
     figure.tight_layout()
     figure.savefig(args.out, dpi=120)
     print(f"wrote {args.out}")
