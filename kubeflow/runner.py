@@ -178,8 +178,8 @@ def compile_pipeline(args: argparse.Namespace) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
+        args = parse_args(options.command_line(argv, sys.argv[1:]))
         path = compile_pipeline(args)
     except (input_config.ConfigError, beam.BeamSettingsError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)

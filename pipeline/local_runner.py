@@ -5,7 +5,7 @@ As a module::
     python -m pipeline.local_runner --data-dir DIR --output-dir DIR [--config FILE]
         [--split leave_last_out|random|temporal] [--min-rating R] [--beam-arg=--flag=value]
 
-As a TFX CLI pipeline (settings from RECS_* environment variables, else the defaults)::
+As a TFX CLI pipeline (settings from RECS_* environment variables, any flag from RECS_ARGS)::
 
     tfx pipeline create --engine local --pipeline_path pipeline/local_runner.py
     tfx run create --engine local --pipeline_name movie-recs
@@ -79,8 +79,8 @@ def build(args: argparse.Namespace):
 def main(argv: list[str] | None = None) -> int:
     # TFX logs through absl; INFO shows each component's progress and the ingest report.
     logging.set_verbosity(logging.INFO)
-    args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
+        args = parse_args(options.command_line(argv, sys.argv[1:]))
         tfx_pipeline = build(args)
     except (input_config.ConfigError, movielens.DataError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)

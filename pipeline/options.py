@@ -10,6 +10,7 @@ import argparse
 import dataclasses
 import json
 import os
+import shlex
 
 from components.evaluation.eval_config import GateSettings
 from components.example_gen import timelines
@@ -28,6 +29,22 @@ class PipelineSettings:
     ingest: IngestSettings
     hparams: HParams
     gate: GateSettings
+
+
+ARGS_VARIABLE = "RECS_ARGS"
+
+
+def command_line(argv: list[str] | None, program_args: list[str]) -> list[str]:
+    """The runner's flags: those in $RECS_ARGS (shell syntax), then ``argv`` (or the program's).
+
+    The TFX CLI (`tfx pipeline create`, `tfx run create`) starts a runner file without
+    flags; RECS_ARGS reaches every flag from there. Flags given directly come later and win.
+    """
+    try:
+        from_environment = shlex.split(os.environ.get(ARGS_VARIABLE, ""))
+    except ValueError as error:  # e.g. an unclosed quote
+        raise ValueError(f"${ARGS_VARIABLE} is not valid shell syntax: {error}") from None
+    return from_environment + (program_args if argv is None else argv)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
