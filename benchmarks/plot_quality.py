@@ -14,6 +14,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
+from benchmarks import quality_table
+
 LAYOUT_MARKERS = {"windows": "o", "sequences": "s"}
 
 
@@ -34,12 +36,11 @@ def main() -> None:
                 continue
             # One line per encoder and features: the best run at each history length, in
             # whichever layout (rows differ in sizes and hyper-parameters, all in the JSON).
-            encoder, features, history, *rest = row["model"].split()
-            layout = "sequences" if "seq" in rest else "windows"
+            encoder, features, history, *_ = row["model"].split()
             points = series[(row["protocol"], f"{encoder} {features}")]
             length = int(history[1:])
             if metrics["hr@10"] > points.get(length, (0.0, ""))[0]:
-                points[length] = (metrics["hr@10"], layout)
+                points[length] = (metrics["hr@10"], quality_table.layout(row["model"]))
     protocols = sorted({protocol for protocol, _ in series})
     figure, axes = plt.subplots(1, len(protocols), figsize=(6 * len(protocols), 4), squeeze=False)
     for axis, protocol in zip(axes[0], protocols, strict=True):

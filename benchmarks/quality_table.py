@@ -14,13 +14,18 @@ import json
 METRICS = ("hr@1", "hr@5", "hr@10", "ndcg@10", "mrr")
 
 
+def layout(model: str) -> str:
+    """The training layout of a bench_quality row's model name (" seq" marks sequences)."""
+    return "sequences" if "seq" in model.split()[3:] else "windows"
+
+
 def describe(row: dict) -> str:
     """A model's row label: the run name plus the settings that differ between runs."""
     if "hparams" not in row:
         return row["model"]
     hparams = row["hparams"]
     parts = [row["model"], f"{hparams['epochs']} epochs"]
-    if row["model"].split()[3:4] == ["seq"]:
+    if layout(row["model"]) == "sequences":
         parts.append(f"lr {hparams['learning_rate']}")
         parts.append("tied" if hparams.get("tie_embeddings") else "separate label table")
     return ", ".join(parts)
@@ -29,7 +34,7 @@ def describe(row: dict) -> str:
 def training(row: dict) -> str:
     if "train_seconds" not in row:
         return ""
-    unit = "positions" if " seq" in row["model"] else "ex"
+    unit = "positions" if layout(row["model"]) == "sequences" else "ex"
     rate = row["examples_per_second"] / 1000
     return f"{row['train_seconds']:.0f} s, {rate:.1f}k {unit}/s, {row['peak_memory_gib']:.1f} GiB"
 

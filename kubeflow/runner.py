@@ -179,7 +179,7 @@ def compile_pipeline(args: argparse.Namespace) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        args = parse_args(options.command_line(argv, sys.argv[1:]))
+        args = parse_args(options.command_line(argv))
         path = compile_pipeline(args)
     except (input_config.ConfigError, beam.BeamSettingsError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     # TFX logs through absl; INFO shows each component's progress and the ingest report.
     logging.set_verbosity(logging.INFO)
     try:
-        args = parse_args(options.command_line(argv, sys.argv[1:]))
+        args = parse_args(options.command_line(argv))
         tfx_pipeline = build(args)
     except (input_config.ConfigError, movielens.DataError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)

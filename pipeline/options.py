@@ -11,6 +11,7 @@ import dataclasses
 import json
 import os
 import shlex
+import sys
 
 from components.evaluation.eval_config import GateSettings
 from components.example_gen import timelines
@@ -34,8 +35,9 @@ class PipelineSettings:
 ARGS_VARIABLE = "RECS_ARGS"
 
 
-def command_line(argv: list[str] | None, program_args: list[str]) -> list[str]:
-    """The runner's flags: those in $RECS_ARGS (shell syntax), then ``argv`` (or the program's).
+def command_line(argv: list[str] | None) -> list[str]:
+    """The runner's flags: those in $RECS_ARGS (shell syntax), then ``argv`` (default: the
+    program's own).
 
     The TFX CLI (`tfx pipeline create`, `tfx run create`) starts a runner file without
     flags; RECS_ARGS reaches every flag from there. Flags given directly come later and win.
@@ -44,7 +46,7 @@ def command_line(argv: list[str] | None, program_args: list[str]) -> list[str]:
         from_environment = shlex.split(os.environ.get(ARGS_VARIABLE, ""))
     except ValueError as error:  # e.g. an unclosed quote
         raise ValueError(f"${ARGS_VARIABLE} is not valid shell syntax: {error}") from None
-    return from_environment + (program_args if argv is None else argv)
+    return from_environment + (sys.argv[1:] if argv is None else argv)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

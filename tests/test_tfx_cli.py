@@ -62,7 +62,7 @@ def test_tfx_cli_creates_and_runs_the_local_pipeline_with_recs_args(tmp_path):
 
 def test_flags_given_directly_win_over_recs_args(monkeypatch):
     monkeypatch.setenv(options.ARGS_VARIABLE, "--split random --hparam epochs=3 --encoder LSTM")
-    args = local_runner.parse_args(options.command_line(["--split", "temporal"], []))
+    args = local_runner.parse_args(options.command_line(["--split", "temporal"]))
     assert (args.split, args.encoder) == ("temporal", "LSTM")
     assert options.settings(args).hparams.epochs == 3
 

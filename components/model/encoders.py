@@ -86,15 +86,18 @@ class ConvEncoder(keras.layers.Layer):
     def call(self, embeddings: tf.Tensor, mask: tf.Tensor, all_positions: bool = False):
         weights = tf.cast(mask, embeddings.dtype)[:, :, tf.newaxis]
         embeddings = embeddings * weights
+        # 1 where some activity has been seen (so far), 0 for an empty history.
+        if all_positions:
+            seen = _cumulative_max(weights, self.max_length)
+        else:
+            seen = tf.reduce_max(weights, axis=1)
         outputs = []
         for conv in self._convs:
             features = conv(embeddings) + (1.0 - weights) * _NEG_INF
             if all_positions:
                 pooled = _cumulative_max(features, self.max_length)
-                seen = _cumulative_max(weights, self.max_length)
             else:
                 pooled = tf.reduce_max(features, axis=1)
-                seen = tf.reduce_max(weights, axis=1)
             outputs.append(pooled * seen)  # empty history -> 0
         if self.recency_filters:
             outputs.append(self._recency_sums(embeddings, all_positions))

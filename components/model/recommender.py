@@ -113,14 +113,27 @@ class ContextTower(keras.layers.Layer):
         (its output at position t depends only on activities up to t), but a global
         feature or a second group has no per-position value.
         """
-        if len(self._activity) != 1 or self._global:
-            raise ValueError("sequence training needs exactly one activity group, no globals")
+        check_sequence_groups(len(self._activity), len(self._global))
         embed, encoder = self._activity[0]
         embeddings, mask = embed(inputs)
         x = encoder(embeddings, mask, training=training, all_positions=True)
         for layer in self._hidden:
             x = self._dropout(layer(x), training=training)
         return self._projection(x)
+
+
+def check_sequence_groups(activity_groups: int, global_groups: int) -> None:
+    """Raises a clear error unless the sequence layout can train these feature groups.
+
+    A loss at every position needs a per-position context: one activity group and no
+    global (user) features, which have no value per position.
+    """
+    if activity_groups != 1 or global_groups:
+        raise ValueError(
+            'training_layout="sequences" needs exactly one activity feature group and no '
+            f"global feature groups; the input config has {activity_groups} activity and "
+            f"{global_groups} global groups. Use the windows layout."
+        )
 
 
 def tied_feature(config: InputConfig) -> str:

@@ -13,25 +13,19 @@ import numpy as np
 import tensorflow as tf
 
 from components.model.hparams import HParams
-from components.model.recommender import KnownLabelCrossEntropy, Recommender
+from components.model.recommender import (
+    KnownLabelCrossEntropy,
+    Recommender,
+    check_sequence_groups,
+)
 from components.transform import ids
 
 keras = tf.keras
 
 
 def check_config(config) -> None:
-    """Raises a clear error for an input config the sequence layout cannot train.
-
-    A loss at every position needs a per-position context: one activity group and no
-    global (user) features, which have no value per position.
-    """
-    groups = len(config.activity_feature_groups)
-    if groups != 1 or len(config.global_feature_groups):
-        raise ValueError(
-            'training_layout="sequences" needs exactly one activity feature group and no '
-            f"global feature groups; the input config has {groups} activity and "
-            f"{len(config.global_feature_groups)} global groups. Use the windows layout."
-        )
+    """Raises a clear error for an input config the sequence layout cannot train."""
+    check_sequence_groups(len(config.activity_feature_groups), len(config.global_feature_groups))
 
 
 def sequence_examples(timelines: list[np.ndarray], length: int) -> tuple[np.ndarray, np.ndarray]:
