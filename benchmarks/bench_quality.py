@@ -1,7 +1,7 @@
 """Recommendation quality on ML-1M: encoders x history lengths x features, plus baselines.
 
     python -m benchmarks.bench_quality [--encoders CNN,BOW,LSTM,TRANSFORMER] [--lengths 10,50]
-        [--features id,id_genre] [--protocol headline|seed] [--epochs 5]
+        [--features id,id_genre,id_features] [--protocol headline|seed] [--layout sequences]
 
 Headline protocol (the brief's): per user leave-last-out, full ranking over every movie,
 movies already in the user's history removed from the ranking ("filtered"); also reported
@@ -34,55 +34,125 @@ from pipeline import configs
 
 DEFAULT_DATA = os.path.join(configs.REPO_ROOT, "..", "shared", "data", "movielens", "ml-1m")
 GENRE_LENGTH = 32
-FEATURE_CONFIGS = {"id": "cnn_id", "id_genre": "cnn_id_genre"}
+FEATURE_CONFIGS = {"id": "cnn_id", "id_genre": "cnn_id_genre", "id_features": "cnn_id_features"}
 
 
 @dataclasses.dataclass
 class Data:
     sequences: list[np.ndarray]  # per user, movie rows in time order
+    ratings: list[np.ndarray]  # per user, the ratings of those movies scaled to (0, 1]
     genre_rows: list[np.ndarray]  # per movie row, its genre rows
-    num_movies: int
-    num_genres: int
+    year_rows: np.ndarray  # per movie row, its release year's row
+    user_rows: dict[str, np.ndarray]  # per user feature, each user's row
+    vocab_sizes: dict[str, int]
+
+    @property
+    def num_movies(self) -> int:
+        return self.vocab_sizes["movie_id"]
+
+
+def _rows(values: list, limit: int | None = None) -> tuple[dict, int]:
+    """Vocabulary rows, most frequent first as Transform orders them; the rest are OOV."""
+    kept = [value for value, _ in Counter(values).most_common(limit)]
+    return {value: row for row, value in enumerate(kept, ids.FIRST_VOCAB_ROW)}, len(kept)
 
 
 def load(data_dir: str, min_rating: float) -> Data:
     plain = read_single_process(data_dir)
     movies, by_user = plain.movies, plain.ratings_by_user
     settings = timelines.ExampleSettings(min_rating=min_rating)
-    raw_sequences = []
+    kept_users, raw_timelines = [], []
     for user_id in sorted(by_user):
         timeline, _ = timelines.build_timeline(user_id, by_user[user_id], settings)
         if timeline:
-            raw_sequences.append([r.movie_id for r in timeline.ratings])
-    # Vocabulary: most frequent first, as Transform orders it.
-    counts = Counter(m for s in raw_sequences for m in s)
-    row_of = {m: row for row, (m, _) in enumerate(counts.most_common(), ids.FIRST_VOCAB_ROW)}
+            kept_users.append(user_id)
+            raw_timelines.append(timeline.ratings)
+    row_of, num_movies = _rows([r.movie_id for t in raw_timelines for r in t])
     genres = sorted({g for m in row_of for g in movies[m].genres})
     genre_row = {g: row for row, g in enumerate(genres, ids.FIRST_VOCAB_ROW)}
-    genre_rows = [np.zeros(0, np.int32)] * (len(row_of) + ids.FIRST_VOCAB_ROW)
+    year_row, num_years = _rows([movies[r.movie_id].year for t in raw_timelines for r in t])
+    genre_rows = [np.zeros(0, np.int32)] * ids.table_rows(num_movies)
+    year_rows = np.zeros(ids.table_rows(num_movies), np.int32)
     for movie, row in row_of.items():
         genre_rows[row] = np.array([genre_row[g] for g in movies[movie].genres], np.int32)
-    sequences = [np.array([row_of[m] for m in s], np.int32) for s in raw_sequences]
-    return Data(sequences, genre_rows, len(row_of), len(genres))
+        year_rows[row] = year_row[movies[movie].year]
+    vocab_sizes = {"movie_id": num_movies, "movie_genre": len(genres), "movie_year": num_years}
+    user_rows = {}
+    features_config = input_config.load(FEATURE_CONFIGS["id_features"])
+    for group in features_config.global_feature_groups:
+        for feature in group.features:
+            name = feature.feature_name  # user_<field of movielens.User>
+            values = [getattr(plain.users[u], name.removeprefix("user_")) for u in kept_users]
+            rows, vocab_sizes[name] = _rows(values, feature.vocab_size or None)
+            oov = ids.oov_row(vocab_sizes[name])
+            user_rows[name] = np.array([rows.get(v, oov) for v in values], np.int32)
+    max_rating = max(r.rating for t in raw_timelines for r in t)
+    return Data(
+        sequences=[np.array([row_of[r.movie_id] for r in t], np.int32) for t in raw_timelines],
+        ratings=[np.array([r.rating / max_rating for r in t], np.float32) for t in raw_timelines],
+        genre_rows=genre_rows,
+        year_rows=year_rows,
+        user_rows=user_rows,
+        vocab_sizes=vocab_sizes,
+    )
 
 
-def windows(data: Data, positions: list[tuple[int, int]], length: int, genres: bool):
+def activities(data: Data, user: int, features: str) -> dict[str, np.ndarray]:
+    """A user's per-activity inputs, oldest first."""
+    movies = data.sequences[user]
+    values = {"context_movie_id": movies}
+    if features == "id_features":
+        values["context_movie_rating"] = data.ratings[user]
+        values["context_movie_year"] = data.year_rows[movies]
+    return values
+
+
+def user_values(data: Data, user: int, features: str) -> dict[str, np.ndarray]:
+    if features != "id_features":
+        return {}
+    return {name: rows[user : user + 1] for name, rows in data.user_rows.items()}
+
+
+def windows(data: Data, positions: list[tuple[int, int]], length: int, features: str):
     """Inputs and labels for (user index, label position) pairs."""
-    context = np.zeros((len(positions), length), np.int32)
-    genre = np.zeros((len(positions), GENRE_LENGTH), np.int32) if genres else None
+    genres = features == "id_genre"
+    columns: dict[str, list[np.ndarray]] = defaultdict(list)
     labels = np.zeros((len(positions), 1), np.int32)
     for i, (user, position) in enumerate(positions):
-        sequence = data.sequences[user]
-        items = sequence[max(0, position - length) : position]
-        context[i, length - len(items) :] = items
-        labels[i, 0] = sequence[position]
+        start = max(0, position - length)
+        for name, values in activities(data, user, features).items():
+            columns[name].append(_left_padded(values[start:position], length))
+        for name, value in user_values(data, user, features).items():
+            columns[name].append(value)
+        labels[i, 0] = data.sequences[user][position]
         if genres:
+            items = data.sequences[user][start:position]
             flat = np.concatenate([data.genre_rows[m] for m in items])[-GENRE_LENGTH:]
-            genre[i, GENRE_LENGTH - len(flat) :] = flat
-    inputs = {"context_movie_id": context}
-    if genres:
-        inputs["context_movie_genre"] = genre
-    return inputs, labels
+            columns["context_movie_genre"].append(_left_padded(flat, GENRE_LENGTH))
+    return {name: np.stack(rows) for name, rows in columns.items()}, labels
+
+
+def _left_padded(values: np.ndarray, length: int) -> np.ndarray:
+    return np.concatenate([np.zeros(length - len(values), values.dtype), values])
+
+
+def train_timelines(data: Data, train, features: str) -> list[sequence_training.Timeline]:
+    """Every user's activities; only the training positions' labels are targets."""
+    positions: dict[int, list[int]] = defaultdict(list)
+    for user, position in train:
+        positions[user].append(position)
+    result = []
+    for user, user_positions in sorted(positions.items()):
+        movies = data.sequences[user]
+        next_movies = np.zeros(len(movies), np.int32)
+        at = np.array(user_positions)
+        next_movies[at - 1] = movies[at]
+        result.append(
+            sequence_training.Timeline(
+                activities(data, user, features), next_movies, user_values(data, user, features)
+            )
+        )
+    return result
 
 
 def split_positions(data: Data, protocol: str, seed: int = 42):
@@ -153,32 +223,28 @@ def train_and_score(
 ):
     config = input_config.load(FEATURE_CONFIGS[features])
     for group in config.activity_feature_groups:
-        movie = group.features[0]
-        if movie.feature_name == "context_movie_id":
-            movie.feature_length = length
+        if group.features[0].feature_name == "context_movie_id":
+            for feature in group.features:
+                feature.feature_length = length
             if dims:
+                movie = group.features[0]
                 movie.embedding_dim, config.label_feature.embedding_dim = dims
     config = input_config.parse(input_config.with_encoder(config, encoder))
-    genres = features == "id_genre"
-    train_x, train_y = windows(data, train, length, genres)
-    test_x, test_y = windows(data, test, length, genres)
-    vocab_sizes = {"movie_id": data.num_movies, "movie_genre": data.num_genres}
+    test_x, test_y = windows(data, test, length, features)
     tf.keras.utils.set_random_seed(hparams.seed)
-    model = Recommender(config, vocab_sizes, hparams)
+    model = Recommender(config, data.vocab_sizes, hparams)
     compile_model(model, hparams)
     if layout == "sequences":
-        # Each user's training part: everything before the held-out eval and test labels.
-        last_train = defaultdict(int)
-        for user, position in train:
-            last_train[user] = max(last_train[user], position)
-        parts = [data.sequences[u][: p + 1] for u, p in sorted(last_train.items())]
-        inputs, targets = sequence_training.sequence_examples(parts, length)
+        inputs, targets = sequence_training.sequence_examples(
+            train_timelines(data, train, features), length
+        )
         start = time.perf_counter()
-        sequence_training.fit_sequences(model, "context_movie_id", inputs, targets, hparams)
+        sequence_training.fit_sequences(model, inputs, targets, hparams)
         seconds = time.perf_counter() - start
         scores = model.predict(test_x, batch_size=1024, verbose=0)
         positions = int((targets > 0).sum()) * hparams.epochs
         return scores, test_y[:, 0], seconds, positions / seconds
+    train_x, train_y = windows(data, train, length, features)
     dataset = (
         tf.data.Dataset.from_tensor_slices((train_x, train_y))
         .shuffle(200_000, seed=hparams.seed)
@@ -204,13 +270,15 @@ def main() -> None:
         "--layout",
         choices=("windows", "sequences"),
         default="windows",
-        help="sequences: loss at every position (headline protocol, id features only)",
+        help="sequences: loss at every position (not with id_genre: genres are flattened)",
     )
     parser.add_argument("--dims", help="context and label movie embedding sizes, e.g. 64,64")
     parser.add_argument("--results", default="docs/quality_results.jsonl")
     args = parser.parse_args()
-    if args.layout == "sequences" and (args.protocol == "seed" or args.features != "id"):
-        parser.error("--layout sequences needs --protocol headline and --features id")
+    if args.layout == "sequences" and "id_genre" in args.features.split(","):
+        parser.error(
+            "--layout sequences cannot take id_genre: flattened genres have no value per activity"
+        )
     values = {}
     for item in args.hparam:
         name, _, value = item.partition("=")

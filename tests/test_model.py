@@ -14,7 +14,7 @@ from components.model.hparams import HParams
 from components.model.recommender import Recommender, compile_model
 from components.transform import ids
 from configs import input_config
-from configs.input_config_pb2 import BOW, CNN, LSTM, TRANSFORMER
+from configs.input_config_pb2 import BOW, CNN, FLOAT, LSTM, TRANSFORMER
 
 HPARAMS = HParams(dropout=0.0)
 LENGTH, DIM = 8, 6
@@ -104,6 +104,30 @@ def test_every_position_encodes_the_window_ending_there(name):
     for end in range(1, LENGTH + 1):
         window = encoder(embeddings[:, :end], mask[:, :end]).numpy()
         np.testing.assert_allclose(every[:, end - 1], window, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ENCODERS)
+def test_sequence_context_with_activity_and_user_features_ends_in_the_window(name):
+    config = input_config.parse(
+        input_config.with_encoder(input_config.load("cnn_id_features"), name)
+    )
+    vocab_sizes = dict.fromkeys(input_config.vocabularies(config), 30)
+    tf.keras.utils.set_random_seed(0)
+    model = Recommender(config, vocab_sizes, HPARAMS)
+    rng = np.random.default_rng(4)
+    inputs = {}
+    for feature in input_config.input_features(config):
+        shape = (3, feature.feature_length)
+        if feature.feature_type == FLOAT:
+            inputs[feature.feature_name] = tf.constant(rng.random(shape), tf.float32)
+        else:
+            inputs[feature.feature_name] = tf.constant(rng.integers(1, 30, shape))
+    every = model.context_tower.sequence_context(inputs).numpy()
+    np.testing.assert_allclose(every[:, -1], model.context(inputs).numpy(), rtol=1e-4, atol=1e-5)
+    # The user's features reach every position: changing them changes each output.
+    changed = {**inputs, "user_age": inputs["user_age"] % 29 + 1}
+    moved = np.abs(model.context_tower.sequence_context(changed).numpy() - every).max(axis=-1)
+    assert (moved > 1e-6).all()
 
 
 def _planted_data(num_movies: int, seed: int):
@@ -214,9 +238,16 @@ def test_tied_embeddings_need_equal_sizes():
         Recommender(_tied_config(8, 16), {"movie_id": 50}, HParams(tie_embeddings=True))
 
 
+def _known_timeline(movies: np.ndarray) -> sequence_training.Timeline:
+    """A timeline whose every next movie is a training label."""
+    next_movies = np.r_[movies[1:], ids.PADDING].astype(np.int32)
+    return sequence_training.Timeline({"context_movie_id": movies}, next_movies)
+
+
 def test_sequence_examples_make_every_activity_a_target_once():
-    timeline = np.arange(1, 12, dtype=np.int32)  # 11 activities
+    timeline = _known_timeline(np.arange(1, 12, dtype=np.int32))  # 11 activities
     inputs, targets = sequence_training.sequence_examples([timeline], length=4)
+    inputs = inputs["context_movie_id"]
     assert inputs.shape == targets.shape and inputs.shape[1] == 4
     real_targets = targets[targets != ids.PADDING]
     assert sorted(real_targets.tolist()) == list(range(2, 12))
@@ -224,6 +255,20 @@ def test_sequence_examples_make_every_activity_a_target_once():
         real = row_inputs != ids.PADDING
         # The target at each real position is the activity right after its input.
         assert (row_targets[real] == row_inputs[real] + 1).all()
+
+
+def test_sequence_examples_skip_held_out_labels_but_keep_their_activities():
+    movies = np.arange(1, 12, dtype=np.int32)
+    timeline = _known_timeline(movies)
+    timeline.next_movies[[2, 3, 4, 5]] = ids.PADDING  # labels 4..7 held out
+    timeline.activities["context_movie_rating"] = movies / 10
+    timeline.user = {"user_age": np.array([25])}
+    inputs, targets = sequence_training.sequence_examples([timeline], length=4)
+    assert sorted(targets[targets != ids.PADDING].tolist()) == [2, 3, 8, 9, 10, 11]
+    # Activities 4..7 are still inputs, their piece holds no label and is dropped.
+    assert inputs["context_movie_id"].tolist() == [[7, 8, 9, 10], [0, 0, 1, 2]]
+    np.testing.assert_allclose(inputs["context_movie_rating"], inputs["context_movie_id"] / 10)
+    assert inputs["user_age"].tolist() == [[25], [25]]
 
 
 @pytest.mark.parametrize("name", ["CNN", "LSTM", "TRANSFORMER"])
@@ -238,7 +283,8 @@ def test_sequence_training_learns_the_planted_pattern(tmp_path, name):
         user, movie, _, timestamp = line.split(",")
         by_user[int(user)].append((int(timestamp), line_no, rows[int(movie)]))
     sequences = [np.array([row for *_, row in sorted(e)], np.int32) for e in by_user.values()]
-    inputs, targets = sequence_training.sequence_examples([s[:-1] for s in sequences], 10)
+    train = [_known_timeline(s[:-1]) for s in sequences]
+    inputs, targets = sequence_training.sequence_examples(train, 10)
     test_x, test_y = _windows([s[-11:].tolist() for s in sequences], 10)
     test_x, test_y = test_x[-len(sequences) :], test_y[-len(sequences) :]
 
@@ -247,7 +293,7 @@ def test_sequence_training_learns_the_planted_pattern(tmp_path, name):
     tf.keras.utils.set_random_seed(0)
     model = Recommender(config, {"movie_id": num_movies}, hparams)
     compile_model(model, hparams)
-    sequence_training.fit_sequences(model, "context_movie_id", inputs, targets, hparams, verbose=0)
+    sequence_training.fit_sequences(model, inputs, targets, hparams, verbose=0)
     # The sequence-trained weights serve one window through the usual call.
     logits = model({"context_movie_id": tf.constant(test_x)}).numpy()
     top10 = np.argsort(-logits, axis=1)[:, :10]
@@ -258,22 +304,77 @@ def test_sequence_training_learns_the_planted_pattern(tmp_path, name):
     assert hit_rate > 5 * 10 / num_movies, hit_rate
 
 
-def test_timelines_are_rebuilt_exactly_from_window_examples():
-    rng = np.random.default_rng(0)
-    truth = {user: rng.integers(1, 100, size=rng.integers(2, 30)) for user in range(20)}
-    users, positions, contexts, labels = [], [], [], []
+def _window_examples(truth: dict[int, np.ndarray], length: int, keep: float, seed: int):
+    """Window examples (user, position, context movies and ratings, label, age) of each
+    user's timeline, a random ``keep`` share of them, shuffled."""
+    rng = np.random.default_rng(seed)
+    rows = []
     for user, timeline in truth.items():
         for position in range(1, len(timeline)):
-            context = timeline[max(0, position - 4) : position].tolist()
-            users.append(user)
-            positions.append(position)
-            contexts.append([ids.PADDING] * (4 - len(context)) + context)
-            labels.append(timeline[position])
-    order = rng.permutation(len(users))  # examples arrive shuffled
+            if rng.random() < keep:
+                context = timeline[max(0, position - length) : position]
+                padded = np.r_[np.zeros(length - len(context), np.int32), context]
+                rows.append((user, position, padded, padded / 10, timeline[position], user + 18))
+    rows = [rows[i] for i in rng.permutation(len(rows))]
+    users, positions, movies, ratings, labels, ages = (np.array(c) for c in zip(*rows, strict=True))
+    contexts = {"context_movie_id": movies, "context_movie_rating": ratings}
+    return users, positions, contexts, labels, {"user_age": ages.reshape(-1, 1)}
+
+
+def _truth(users: int, seed: int) -> dict[int, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return {
+        u: rng.integers(1, 100, size=rng.integers(2, 30)).astype(np.int32) for u in range(users)
+    }
+
+
+def test_timelines_are_rebuilt_exactly_from_window_examples():
+    truth = _truth(20, seed=0)
+    users, positions, contexts, labels, _ = _window_examples(truth, 4, keep=1.0, seed=0)
     rebuilt = sequence_training.timelines_from_windows(
-        *(np.array(column)[order] for column in (users, positions, contexts, labels))
+        users,
+        positions,
+        {"context_movie_id": contexts["context_movie_id"]},
+        labels,
+        movie_feature="context_movie_id",
     )
-    assert [t.tolist() for t in rebuilt] == [truth[user].tolist() for user in sorted(truth)]
+    assert [t.activities["context_movie_id"].tolist() for t in rebuilt] == [
+        truth[user].tolist() for user in sorted(truth)
+    ]
+    assert [t.next_movies.tolist() for t in rebuilt] == [
+        [*truth[user][1:].tolist(), ids.PADDING] for user in sorted(truth)
+    ]
+
+
+def test_timelines_from_a_random_share_of_windows_train_only_those_labels():
+    truth = _truth(40, seed=1)
+    users, positions, contexts, labels, user_features = _window_examples(truth, 4, keep=0.6, seed=1)
+    rebuilt = sequence_training.timelines_from_windows(
+        users, positions, contexts, labels, "context_movie_id", user_features
+    )
+    given = {(u, p) for u, p in zip(users.tolist(), positions.tolist(), strict=True)}
+    trained = []
+    for timeline in rebuilt:
+        movies = timeline.activities["context_movie_id"]
+        (age,) = timeline.user["user_age"]
+        user = int(age) - 18
+        # Each run of known activities is a stretch of the user's true timeline.
+        offsets = [
+            o
+            for o in range(len(truth[user]) - len(movies) + 1)
+            if (truth[user][o : o + len(movies)] == movies).all()
+        ]
+        assert offsets, (user, movies)
+        np.testing.assert_allclose(timeline.activities["context_movie_rating"], movies / 10)
+        for index in np.flatnonzero(timeline.next_movies):
+            # A target is the next true movie, and only where that label's window was given.
+            position = offsets[0] + index + 1
+            assert timeline.next_movies[index] == truth[user][position]
+            assert (user, position) in given
+            trained.append((user, position))
+    # Every given label is trained exactly once unless its preceding activity is unknown.
+    assert len(trained) == len(set(trained))
+    assert len(trained) >= 0.9 * len(given)
 
 
 @pytest.mark.parametrize("name", ENCODERS)

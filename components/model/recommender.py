@@ -89,8 +89,7 @@ class ContextTower(keras.layers.Layer):
             embeddings, mask = embed(inputs)
             parts.append(encoder(embeddings, mask, training=training))
         for embed in self._global:
-            embeddings, _ = embed(inputs)
-            parts.append(tf.reshape(embeddings, [-1, embeddings.shape[1] * embeddings.shape[2]]))
+            parts.append(self._flat_global(embed, inputs))
         x = tf.concat(parts, axis=-1) if len(parts) > 1 else parts[0]
         for layer in self._hidden:
             x = self._dropout(layer(x), training=training)
@@ -109,30 +108,40 @@ class ContextTower(keras.layers.Layer):
     def sequence_context(self, inputs: dict[str, tf.Tensor], training=None) -> tf.Tensor:
         """Context embeddings at every position: ``[batch, length, label_dim]``.
 
-        Only for a single activity group without global features: every encoder is causal
-        (its output at position t depends only on activities up to t), but a global
-        feature or a second group has no per-position value.
+        Only for a single activity group: every encoder is causal (its output at position
+        t depends only on activities up to t), but a second group, such as the flattened
+        genres, has no per-position value. User (global) features are the same at every
+        position.
         """
-        check_sequence_groups(len(self._activity), len(self._global))
+        check_sequence_groups(len(self._activity))
         embed, encoder = self._activity[0]
         embeddings, mask = embed(inputs)
         x = encoder(embeddings, mask, training=training, all_positions=True)
+        if self._global:
+            positions = tf.shape(x)[1]
+            user = tf.concat([self._flat_global(embed, inputs) for embed in self._global], -1)
+            user = tf.tile(user[:, tf.newaxis, :], [1, positions, 1])
+            x = tf.concat([x, user], axis=-1)
         for layer in self._hidden:
             x = self._dropout(layer(x), training=training)
         return self._projection(x)
 
+    @staticmethod
+    def _flat_global(embed: FeatureGroupEmbedding, inputs: dict[str, tf.Tensor]) -> tf.Tensor:
+        embeddings, _ = embed(inputs)
+        return tf.reshape(embeddings, [-1, embeddings.shape[1] * embeddings.shape[2]])
 
-def check_sequence_groups(activity_groups: int, global_groups: int) -> None:
+
+def check_sequence_groups(activity_groups: int) -> None:
     """Raises a clear error unless the sequence layout can train these feature groups.
 
-    A loss at every position needs a per-position context: one activity group and no
-    global (user) features, which have no value per position.
+    A loss at every position needs a per-position context: exactly one activity group.
     """
-    if activity_groups != 1 or global_groups:
+    if activity_groups != 1:
         raise ValueError(
-            'training_layout="sequences" needs exactly one activity feature group and no '
-            f"global feature groups; the input config has {activity_groups} activity and "
-            f"{global_groups} global groups. Use the windows layout."
+            'training_layout="sequences" needs exactly one activity feature group (the '
+            f"input config has {activity_groups}): a second group, such as the flattened "
+            "genres, has no value per activity. Use the windows layout."
         )
 
 

@@ -1,13 +1,16 @@
 """Training a recommender on whole sequences with a loss at every position (SASRec's layout).
 
 One window per label makes a history-N model see each activity N times per epoch. Here a
-user's timeline is cut into sequences of ``length + 1`` activities and the loss is taken at
-every position (predict activity t + 1 from activities <= t), so each activity is encoded
-once. The trained weights are the same Recommender's: it then serves one history window,
-its output at the newest position.
+user's timeline is cut into sequences of ``length`` activities and the loss is taken at
+every position (predict the movie of activity t + 1 from activities <= t), so each activity
+is encoded once. Per-activity features ride along with the movie ids; user (global)
+features are the same at every position. The trained weights are the same Recommender's:
+it then serves one history window, its output at the newest position.
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 import tensorflow as tf
@@ -19,77 +22,162 @@ from components.model.recommender import (
     check_sequence_groups,
 )
 from components.transform import ids
+from configs.input_config_pb2 import FLOAT
 
 keras = tf.keras
 
 
 def check_config(config) -> None:
     """Raises a clear error for an input config the sequence layout cannot train."""
-    check_sequence_groups(len(config.activity_feature_groups), len(config.global_feature_groups))
+    check_sequence_groups(len(config.activity_feature_groups))
+    movie_feature(config)
 
 
-def sequence_examples(timelines: list[np.ndarray], length: int) -> tuple[np.ndarray, np.ndarray]:
-    """Inputs and next-item targets ``[n, length]``, left-padded with 0.
+def movie_feature(config) -> str:
+    """The activity feature that holds the label's vocabulary (the history's movie rows)."""
+    label = config.label_feature
+    for feature in config.activity_feature_groups[0].features:
+        if feature.vocab_name == label.vocab_name and feature.feature_type != FLOAT:
+            return feature.feature_name
+    raise ValueError(
+        'training_layout="sequences" needs an activity feature with vocab_name '
+        f"{label.vocab_name!r}: the label of each position is the next activity's."
+    )
 
-    Each timeline (movie rows, oldest first) is cut from its newest end into pieces of
-    ``length + 1`` activities; a piece's inputs are all but its last activity and its
-    targets all but its first, so every activity is a target exactly once.
+
+@dataclasses.dataclass
+class Timeline:
+    """One user's activities, ready to be cut into sequence examples.
+
+    ``activities`` maps each activity feature to its values, oldest first.
+    ``next_movies[i]`` is the movie row to predict after activity i, or PADDING where that
+    label is not trained on (held out for evaluation, or past the user's last activity).
+    ``user`` maps each global (per-user) feature to its value, shape ``[1]``.
     """
-    inputs, targets = [], []
+
+    activities: dict[str, np.ndarray]
+    next_movies: np.ndarray
+    user: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
+
+
+def sequence_examples(
+    timelines: list[Timeline], length: int
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Inputs (per feature, ``[n, length]`` left-padded with 0; global ones ``[n, 1]``) and
+    next-movie targets ``[n, length]``.
+
+    Each timeline is cut from its newest trained label back into pieces of ``length``
+    activities, so every trained label is a target exactly once; a piece with no trained
+    label is dropped.
+    """
+    names = {name for t in timelines for name in (*t.activities, *t.user)}
+    inputs: dict[str, list[np.ndarray]] = {name: [] for name in names}
+    targets = []
     for timeline in timelines:
-        end = len(timeline)
-        while end > 1:
-            piece = timeline[max(0, end - length - 1) : end]
-            pad = length + 1 - len(piece)
-            padded = np.concatenate([np.full(pad, ids.PADDING, np.int32), piece])
-            inputs.append(padded[:-1])
-            # No target where the input is padding: nothing precedes a timeline's first item.
-            targets.append(np.where(padded[:-1] == ids.PADDING, ids.PADDING, padded[1:]))
-            end -= length
-    return np.array(inputs, np.int32), np.array(targets, np.int32)
+        trained = np.flatnonzero(timeline.next_movies != ids.PADDING)
+        end = trained[-1] + 1 if len(trained) else 0
+        while end > 0:
+            start = max(0, end - length)
+            if (timeline.next_movies[start:end] != ids.PADDING).any():
+                for name, values in timeline.activities.items():
+                    inputs[name].append(_left_padded(values[start:end], length))
+                for name, value in timeline.user.items():
+                    inputs[name].append(value)
+                targets.append(_left_padded(timeline.next_movies[start:end], length))
+            end = start
+    return {name: np.stack(rows) for name, rows in inputs.items()}, np.array(targets, np.int32)
+
+
+def _left_padded(values: np.ndarray, length: int) -> np.ndarray:
+    return np.concatenate([np.zeros(length - len(values), values.dtype), values])
 
 
 def timelines_from_windows(
-    user_ids: np.ndarray, positions: np.ndarray, contexts: np.ndarray, labels: np.ndarray
-) -> list[np.ndarray]:
-    """Each user's timeline (movie rows) rebuilt from its next-movie window examples.
+    user_ids: np.ndarray,
+    positions: np.ndarray,
+    contexts: dict[str, np.ndarray],
+    labels: np.ndarray,
+    movie_feature: str,
+    user_features: dict[str, np.ndarray] | None = None,
+) -> list[Timeline]:
+    """Each user's timeline rebuilt from their next-movie window examples.
 
-    The labels sorted by position are the timeline from its second activity on; the first
-    activity is the newest context item of the user's earliest example.
+    ``positions`` are the labels' indices in the user's timeline (their history lengths),
+    ``contexts`` each activity feature's left-padded windows ``[n, length]``,
+    ``movie_feature`` the context feature that holds movie rows. Windows may be any subset
+    of a user's positions (a random split holds some out): an activity is known from any
+    window whose context covers it, and a label is a target only where its window is given.
+    Where an activity is covered by no window (its value is unknown), the timeline is cut
+    in two there rather than guessed.
     """
     order = np.lexsort((positions, user_ids))
-    user_ids, positions = user_ids[order], positions[order]
-    contexts, labels = contexts[order], labels[order]
+    user_ids, positions, labels = user_ids[order], positions[order], labels[order]
+    contexts = {name: values[order] for name, values in contexts.items()}
+    user_features = {name: values[order] for name, values in (user_features or {}).items()}
+    length = contexts[movie_feature].shape[1]
     starts = np.flatnonzero(np.r_[True, user_ids[1:] != user_ids[:-1]])
     timelines = []
     for start, end in zip(starts, [*starts[1:], len(user_ids)], strict=True):
-        first = contexts[start][contexts[start] != ids.PADDING][-1:]
-        timelines.append(np.concatenate([first, labels[start:end]]).astype(np.int32))
+        user_positions = positions[start:end]
+        size = int(user_positions.max()) + 1
+        # Activity index of every context slot; slots before the timeline's start are padding.
+        slots = user_positions[:, np.newaxis] - length + np.arange(length)
+        real = slots >= 0
+        known = np.zeros(size, bool)
+        known[slots[real]] = True
+        activities = {}
+        for name, windows in contexts.items():
+            values = np.zeros(size, windows.dtype)
+            values[slots[real]] = windows[start:end][real]
+            activities[name] = values
+        if len(contexts) == 1:  # movie rows only: labels fill in the newest activities too
+            activities[movie_feature][user_positions] = labels[start:end]
+            known[user_positions] = True
+        next_movies = np.zeros(size, np.int32)
+        next_movies[user_positions - 1] = labels[start:end]
+        user = {name: values[start] for name, values in user_features.items()}
+        timelines += _known_runs(activities, next_movies, known, user)
     return timelines
+
+
+def _known_runs(
+    activities: dict[str, np.ndarray],
+    next_movies: np.ndarray,
+    known: np.ndarray,
+    user: dict[str, np.ndarray],
+) -> list[Timeline]:
+    """The timeline split into its runs of known activities."""
+    edges = np.flatnonzero(np.diff(np.r_[False, known, False].astype(np.int8)))
+    return [
+        Timeline(
+            {name: values[begin:end] for name, values in activities.items()},
+            next_movies[begin:end],
+            user,
+        )
+        for begin, end in zip(edges[::2], edges[1::2], strict=True)
+    ]
 
 
 class SequenceModel(keras.Model):
     """Wraps a Recommender so that ``fit`` trains its sequence logits."""
 
-    def __init__(self, recommender: Recommender, feature_name: str, **kwargs):
+    def __init__(self, recommender: Recommender, **kwargs):
         super().__init__(**kwargs)
         self.recommender = recommender
-        self.feature_name = feature_name
 
-    def call(self, inputs: tf.Tensor, training=None) -> tf.Tensor:
-        return self.recommender.sequence_logits({self.feature_name: inputs}, training=training)
+    def call(self, inputs: dict[str, tf.Tensor], training=None) -> tf.Tensor:
+        return self.recommender.sequence_logits(inputs, training=training)
 
 
 def fit_sequences(
     recommender: Recommender,
-    feature_name: str,
-    inputs: np.ndarray,
+    inputs: dict[str, np.ndarray],
     targets: np.ndarray,
     hparams: HParams,
     verbose: int = 2,
 ) -> keras.callbacks.History:
-    """Trains ``recommender`` (one activity group, no globals) on sequence examples."""
-    model = SequenceModel(recommender, feature_name)
+    """Trains ``recommender`` (one activity group) on sequence examples."""
+    model = SequenceModel(recommender)
     model.compile(
         optimizer=keras.optimizers.Adam(
             learning_rate=hparams.learning_rate,
@@ -99,7 +187,7 @@ def fit_sequences(
     )
     dataset = (
         tf.data.Dataset.from_tensor_slices((inputs, targets))
-        .shuffle(len(inputs), seed=hparams.seed)
+        .shuffle(len(targets), seed=hparams.seed)
         .batch(hparams.batch_size)
         .prefetch(2)
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections import defaultdict
 
 import numpy as np
 import tensorflow as tf
@@ -73,21 +74,27 @@ def _fit_sequences(model: Recommender, config, windows: tf.data.Dataset, hparams
     """Trains on each user's timeline rebuilt from one pass over the window examples."""
     sequence_training.check_config(config)
     (group,) = config.activity_feature_groups
-    movie = group.features[0].feature_name
-    parts: dict[str, list[np.ndarray]] = {name: [] for name in ("user", "position", "ctx", "y")}
+    activity = [f.feature_name for f in group.features]
+    user = [f.feature_name for g in config.global_feature_groups for f in g.features]
+    columns: dict[str, list[np.ndarray]] = defaultdict(list)
     for features, labels in windows:
-        parts["user"].append(features[raw.USER_ID].numpy().reshape(-1))
-        parts["position"].append(features[raw.HISTORY_LENGTH].numpy().reshape(-1))
-        parts["ctx"].append(features[movie].numpy())
-        parts["y"].append(labels.numpy().reshape(-1))
+        for name in (raw.USER_ID, raw.HISTORY_LENGTH, *activity, *user):
+            columns[name].append(features[name].numpy())
+        columns["label"].append(labels.numpy())
+    column = {name: np.concatenate(parts) for name, parts in columns.items()}
     timelines = sequence_training.timelines_from_windows(
-        *(np.concatenate(parts[name]) for name in ("user", "position", "ctx", "y"))
+        column[raw.USER_ID].reshape(-1),
+        column[raw.HISTORY_LENGTH].reshape(-1),
+        {name: column[name] for name in activity},
+        column["label"].reshape(-1),
+        movie_feature=sequence_training.movie_feature(config),
+        user_features={name: column[name].reshape(-1, 1) for name in user},
     )
     inputs, targets = sequence_training.sequence_examples(
         timelines, group.features[0].feature_length
     )
-    logging.info("Sequence layout: %d users, %d sequences", len(timelines), len(inputs))
-    sequence_training.fit_sequences(model, movie, inputs, targets, hparams)
+    logging.info("Sequence layout: %d timelines, %d sequences", len(timelines), len(targets))
+    sequence_training.fit_sequences(model, inputs, targets, hparams)
 
 
 def run_fn(fn_args: tfx.components.FnArgs) -> None:
