@@ -1,4 +1,4 @@
-"""The Trainer's sequence layout inside the real pipeline (Transformer, loss at every position)."""
+"""The Trainer's sequence layout inside the real pipeline (a loss at every position)."""
 
 import os
 
@@ -13,16 +13,16 @@ from tests import pipeline_runs
 pytestmark = pytest.mark.slow
 
 
-def test_transformer_trains_on_sequences_and_serves_one_window(tmp_path):
-    spec = synthetic.SyntheticSpec(num_users=80, num_movies=120, mean_ratings_per_user=20, seed=11)
-    synthetic.write_movielens(tmp_path / "data", "ml-latest", spec)
+def _recommend_unseen(tmp_path, layout: str, seed: int, *flags: str):
+    """Runs the pipeline through the Trainer on sequences; the exported on-device signature."""
+    spec = synthetic.SyntheticSpec(
+        num_users=80, num_movies=120, mean_ratings_per_user=20, seed=seed
+    )
+    synthetic.write_movielens(tmp_path / "data", layout, spec)
     pipeline_runs.run_pipeline(
         str(tmp_path / "data"),
         str(tmp_path / "out"),
-        "--config",
-        "cnn_id",
-        "--encoder",
-        "TRANSFORMER",
+        *flags,
         "--hparam",
         'training_layout="sequences"',
         "--hparam",
@@ -33,44 +33,35 @@ def test_transformer_trains_on_sequences_and_serves_one_window(tmp_path):
     model_dir = os.path.join(
         pipeline_runs.latest_artifact(str(tmp_path / "out"), "Model").uri, "Format-Serving"
     )
-    recommend = tf.saved_model.load(model_dir).signatures["recommend_unseen"]
+    return tf.saved_model.load(model_dir).signatures["recommend_unseen"]
+
+
+def _assert_ten_unseen(top_ids: np.ndarray, history: set[int]) -> None:
+    assert len(set(top_ids.tolist())) == 10 and not history & set(top_ids.tolist())
+
+
+def test_transformer_trains_on_sequences_and_serves_one_window(tmp_path):
+    recommend = _recommend_unseen(
+        tmp_path, "ml-latest", 11, "--config", "cnn_id", "--encoder", "TRANSFORMER"
+    )
     history = np.zeros(10, np.int32)
     history[-2:] = [1, 2]
-    top = recommend(context_movie_id=tf.constant(history))[TOP_IDS].numpy()
-    assert len(set(top.tolist())) == 10 and not {1, 2} & set(top.tolist())
+    _assert_ten_unseen(recommend(context_movie_id=tf.constant(history))[TOP_IDS].numpy(), {1, 2})
 
 
 def test_activity_and_user_features_train_on_sequences_of_a_random_split(tmp_path):
     # A random split holds out labels inside each timeline; the Trainer still rebuilds every
     # activity from the windows it has and trains only the given labels.
-    spec = synthetic.SyntheticSpec(num_users=80, num_movies=120, mean_ratings_per_user=20, seed=12)
-    synthetic.write_movielens(tmp_path / "data", "ml-1m", spec)
-    pipeline_runs.run_pipeline(
-        str(tmp_path / "data"),
-        str(tmp_path / "out"),
-        "--config",
-        "cnn_id_features",
-        "--split",
-        "random",
-        "--hparam",
-        'training_layout="sequences"',
-        "--hparam",
-        "epochs=2",
-        "--until",
-        "Trainer",
+    recommend = _recommend_unseen(
+        tmp_path, "ml-1m", 12, "--config", "cnn_id_features", "--split", "random"
     )
-    model_dir = os.path.join(
-        pipeline_runs.latest_artifact(str(tmp_path / "out"), "Model").uri, "Format-Serving"
-    )
-    recommend = tf.saved_model.load(model_dir).signatures["recommend_unseen"]
     inputs = {
         name: np.zeros(spec.shape, spec.dtype.as_numpy_dtype)
         for name, spec in recommend.structured_input_signature[1].items()
     }
     inputs["context_movie_id"][-2:] = [1, 2]
     top = recommend(**{k: tf.constant(v) for k, v in inputs.items()})
-    top_ids = top[TOP_IDS].numpy()
-    assert len(set(top_ids.tolist())) == 10 and not {1, 2} & set(top_ids.tolist())
+    _assert_ten_unseen(top[TOP_IDS].numpy(), {1, 2})
     # The user's profile is an input of the trained model: another age, other scores.
     inputs["user_age"][...] = 25
     other = recommend(**{k: tf.constant(v) for k, v in inputs.items()})
