@@ -11,7 +11,8 @@ PIPELINE_SPEC = synthetic.SyntheticSpec(
     num_users=120, num_movies=250, mean_ratings_per_user=25, seed=7, bad_lines=10
 )
 PIPELINE_CONFIG = "cnn_full"
-PIPELINE_HPARAMS = ("--hparam", "epochs=2", "--hparam", "batch_size=64")
+PIPELINE_EPOCHS = 2
+PIPELINE_HPARAMS = ("--hparam", f"epochs={PIPELINE_EPOCHS}", "--hparam", "batch_size=64")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -41,3 +41,17 @@ def values(example: tf.train.Example, name: str) -> list:
     feature = example.features.feature[name]
     kind = feature.WhichOneof("kind")
     return list(getattr(feature, kind).value) if kind else []
+
+
+def tensorboard_epochs(output_dir: str) -> dict[str, dict[str, int]]:
+    """Per TensorBoard run folder of the latest ModelRun (train, validation), how many epoch
+    values each scalar tag has."""
+    model_run = latest_artifact(output_dir, "ModelRun").uri
+    counts: dict[str, dict[str, int]] = {}
+    for path in glob.glob(os.path.join(model_run, "*", "events.out.tfevents.*")):
+        tags = counts.setdefault(os.path.basename(os.path.dirname(path)), {})
+        for record in tf.data.TFRecordDataset(path):
+            event = tf.compat.v1.Event.FromString(record.numpy())
+            for value in event.summary.value:
+                tags[value.tag] = tags.get(value.tag, 0) + 1
+    return counts

@@ -47,6 +47,10 @@ def test_transformer_trains_on_sequences_and_serves_one_window(tmp_path):
     history = np.zeros(10, np.int32)
     history[-2:] = [1, 2]
     _assert_ten_unseen(recommend(context_movie_id=tf.constant(history))[TOP_IDS].numpy(), {1, 2})
+    # Each epoch logs the sequence loss and the served (window) model's eval hit rates.
+    epochs = pipeline_runs.tensorboard_epochs(str(tmp_path / "out"))
+    assert epochs["train"]["epoch_loss"] == 2
+    assert epochs["validation"]["epoch_hr_at_10"] == 2
 
 
 def test_activity_and_user_features_train_on_sequences_of_a_random_split(tmp_path):

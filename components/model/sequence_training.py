@@ -169,12 +169,32 @@ class SequenceModel(keras.Model):
         return self.recommender.sequence_logits(inputs, training=training)
 
 
+class WindowEvaluation(keras.callbacks.Callback):
+    """After each epoch, the recommender's own metrics on window examples (``val_...``).
+
+    Sequence training optimises per-position logits, but what is served is one window:
+    this reports the served model's hit rates, and, placed before a TensorBoard callback,
+    logs them there as the window layout's ``validation_data`` would.
+    """
+
+    def __init__(self, recommender: Recommender, windows: tf.data.Dataset):
+        super().__init__()
+        self.recommender = recommender
+        self.windows = windows
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        results = self.recommender.evaluate(self.windows, verbose=0, return_dict=True)
+        if logs is not None:
+            logs.update({f"val_{name}": value for name, value in results.items()})
+
+
 def fit_sequences(
     recommender: Recommender,
     inputs: dict[str, np.ndarray],
     targets: np.ndarray,
     hparams: HParams,
     verbose: int = 2,
+    callbacks: list[keras.callbacks.Callback] | None = None,
 ) -> keras.callbacks.History:
     """Trains ``recommender`` (one activity group) on sequence examples."""
     model = SequenceModel(recommender)
@@ -191,4 +211,4 @@ def fit_sequences(
         .batch(hparams.batch_size)
         .prefetch(2)
     )
-    return model.fit(dataset, epochs=hparams.epochs, verbose=verbose)
+    return model.fit(dataset, epochs=hparams.epochs, verbose=verbose, callbacks=callbacks)

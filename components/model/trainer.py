@@ -70,7 +70,13 @@ def build_model(config, transform_output: tft.TFTransformOutput, hparams: HParam
     return model
 
 
-def _fit_sequences(model: Recommender, config, windows: tf.data.Dataset, hparams) -> None:
+def _fit_sequences(
+    model: Recommender,
+    config,
+    windows: tf.data.Dataset,
+    hparams: HParams,
+    callbacks: list[tf.keras.callbacks.Callback],
+) -> None:
     """Trains on each user's timeline rebuilt from one pass over the window examples."""
     sequence_training.check_config(config)
     (group,) = config.activity_feature_groups
@@ -94,7 +100,14 @@ def _fit_sequences(model: Recommender, config, windows: tf.data.Dataset, hparams
         timelines, group.features[0].feature_length
     )
     logging.info("Sequence layout: %d timelines, %d sequences", len(timelines), len(targets))
-    sequence_training.fit_sequences(model, inputs, targets, hparams)
+    sequence_training.fit_sequences(
+        model, inputs, targets, hparams, verbose=_progress(), callbacks=callbacks
+    )
+
+
+def _progress() -> int:
+    """Keras verbosity: a progress bar on a terminal, one line per epoch in logs."""
+    return 1 if sys.stdout.isatty() else 2
 
 
 def run_fn(fn_args: tfx.components.FnArgs) -> None:
@@ -133,25 +146,21 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         keep=inputs,
     )
     model = build_model(config, transform_output, hparams)
-    if hparams.training_layout == "sequences":
-        _fit_sequences(model, config, train, hparams)
-        model.evaluate(evaluation, verbose=2)
-        signatures.export(
-            model, transform_output, config, hparams.num_predictions, fn_args.serving_model_dir
+    tensorboard = tf.keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir)
+    if sequences:
+        evaluation_each_epoch = sequence_training.WindowEvaluation(model, evaluation)
+        _fit_sequences(model, config, train, hparams, [evaluation_each_epoch, tensorboard])
+    else:
+        epochs = hparams.epochs
+        steps_per_epoch = max(1, train_steps // epochs) if train_steps else None
+        model.fit(
+            train,
+            epochs=epochs,
+            steps_per_epoch=steps_per_epoch,
+            validation_data=evaluation,
+            callbacks=[tensorboard],
+            verbose=_progress(),
         )
-        return
-    epochs = hparams.epochs
-    steps_per_epoch = None
-    if train_steps:
-        steps_per_epoch = max(1, train_steps // epochs)
-    model.fit(
-        train,
-        epochs=epochs,
-        steps_per_epoch=steps_per_epoch,
-        validation_data=evaluation,
-        callbacks=[tf.keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir)],
-        verbose=1 if sys.stdout.isatty() else 2,
-    )
     signatures.export(
         model, transform_output, config, hparams.num_predictions, fn_args.serving_model_dir
     )

@@ -83,10 +83,14 @@ def preprocessing_fn(inputs: dict[str, Any], custom_config: dict[str, Any]) -> d
     vocab_files = {}
     for vocab_name, members in input_config.vocabularies(config).items():
         values = tf.concat([_values(inputs[f.feature_name]) for f in members], axis=0)
+        # Named after the vocabulary, not the call order: TFT's trace-time lookup tables are
+        # shared by scope name within a process, and the Nth vocabulary of one config may
+        # hold strings where another config's Nth holds ints.
         vocab_files[vocab_name] = tft.vocabulary(
             values,
             top_k=members[0].vocab_size or None,
             vocab_filename=vocab_name,
+            name=f"{vocab_name}_vocabulary",
         )
     outputs = {
         feature.feature_name: _transform_feature(feature, inputs[feature.feature_name], vocab_files)
