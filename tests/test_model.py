@@ -304,6 +304,19 @@ def test_sequence_training_learns_the_planted_pattern(tmp_path, name):
     assert hit_rate > 5 * 10 / num_movies, hit_rate
 
 
+def test_sequence_training_honours_train_steps_and_the_optimizer():
+    config = input_config.load("cnn_id")
+    hparams = HParams(epochs=2, train_steps=6, batch_size=4, optimizer="sgd")
+    model = Recommender(config, {"movie_id": 40}, hparams)
+    movies = np.arange(1, 20, dtype=np.int32)
+    inputs, targets = sequence_training.sequence_examples([_known_timeline(movies)], 10)
+    history = sequence_training.fit_sequences(model, inputs, targets, hparams, verbose=0)
+    # Two sequences make one batch per pass; the steps repeat the data.
+    assert isinstance(history.model.optimizer, tf.keras.optimizers.SGD)
+    assert int(history.model.optimizer.iterations) == 6
+    assert len(history.history["loss"]) == 2
+
+
 def _window_examples(truth: dict[int, np.ndarray], length: int, keep: float, seed: int):
     """Window examples (user, position, context movies and ratings, label, age) of each
     user's timeline, a random ``keep`` share of them, shuffled."""

@@ -292,17 +292,20 @@ class KnownLabelCrossEntropy(keras.losses.Loss):
         return {**super().get_config(), "oov_row": self.oov_row}
 
 
-def compile_model(model: Recommender, hparams: HParams) -> None:
+def make_optimizer(hparams: HParams) -> keras.optimizers.Optimizer:
     optimizers = {
         "adam": keras.optimizers.Adam,
         "adagrad": keras.optimizers.Adagrad,
         "sgd": keras.optimizers.SGD,
     }
-    optimizer = optimizers[hparams.optimizer](
+    return optimizers[hparams.optimizer](
         learning_rate=hparams.learning_rate, global_clipnorm=hparams.gradient_clip_norm or None
     )
+
+
+def compile_model(model: Recommender, hparams: HParams) -> None:
     model.compile(
-        optimizer=optimizer,
+        optimizer=make_optimizer(hparams),
         loss=KnownLabelCrossEntropy(model.oov_row),
         metrics=[
             keras.metrics.SparseTopKCategoricalAccuracy(k=k, name=f"hr_at_{k}")

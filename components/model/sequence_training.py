@@ -20,6 +20,7 @@ from components.model.recommender import (
     KnownLabelCrossEntropy,
     Recommender,
     check_sequence_groups,
+    make_optimizer,
 )
 from components.transform import ids
 from configs.input_config_pb2 import FLOAT
@@ -196,19 +197,23 @@ def fit_sequences(
     verbose: int = 2,
     callbacks: list[keras.callbacks.Callback] | None = None,
 ) -> keras.callbacks.History:
-    """Trains ``recommender`` (one activity group) on sequence examples."""
+    """Trains ``recommender`` (one activity group) on sequence examples: ``epochs`` passes,
+    or ``train_steps`` batches in all when set (the examples repeat)."""
     model = SequenceModel(recommender)
     model.compile(
-        optimizer=keras.optimizers.Adam(
-            learning_rate=hparams.learning_rate,
-            global_clipnorm=hparams.gradient_clip_norm or None,
-        ),
-        loss=KnownLabelCrossEntropy(recommender.oov_row),
+        optimizer=make_optimizer(hparams), loss=KnownLabelCrossEntropy(recommender.oov_row)
     )
-    dataset = (
-        tf.data.Dataset.from_tensor_slices((inputs, targets))
-        .shuffle(len(targets), seed=hparams.seed)
-        .batch(hparams.batch_size)
-        .prefetch(2)
+    dataset = tf.data.Dataset.from_tensor_slices((inputs, targets)).shuffle(
+        len(targets), seed=hparams.seed
     )
-    return model.fit(dataset, epochs=hparams.epochs, verbose=verbose, callbacks=callbacks)
+    steps_per_epoch = None
+    if hparams.train_steps:
+        dataset = dataset.repeat()
+        steps_per_epoch = max(1, hparams.train_steps // hparams.epochs)
+    return model.fit(
+        dataset.batch(hparams.batch_size).prefetch(2),
+        epochs=hparams.epochs,
+        steps_per_epoch=steps_per_epoch,
+        verbose=verbose,
+        callbacks=callbacks,
+    )

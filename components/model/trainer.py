@@ -6,6 +6,7 @@ so the model is built from the same config Transform used.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sys
 from collections import defaultdict
@@ -148,6 +149,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     model = build_model(config, transform_output, hparams)
     tensorboard = tf.keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir)
     if sequences:
+        hparams = dataclasses.replace(hparams, train_steps=train_steps)
         evaluation_each_epoch = sequence_training.WindowEvaluation(model, evaluation)
         _fit_sequences(model, config, train, hparams, [evaluation_each_epoch, tensorboard])
     else:
