@@ -7,7 +7,10 @@ Headline protocol (the brief's): per user leave-last-out, full ranking over ever
 movies already in the user's history removed from the ranking ("filtered"); also reported
 unfiltered. Seed protocol: min rating 2, a seeded random 90/10 split of windows, unfiltered.
 Models are the pipeline's own (components.model) trained on the same windows ExampleGen
-writes; popularity and first-order Markov baselines are computed in the same run.
+writes, or on whole sequences (--layout sequences); popularity and first-order Markov
+baselines are computed in the same run. Features: id (movie ids), id_genre (plus the
+flattened genres; windows only), id_features (plus rating and year per activity and the
+user's profile; configs/cnn_id_features.pbtxt).
 Results are printed as a table and appended to --results (JSON lines).
 """
 
@@ -121,19 +124,15 @@ def windows(data: Data, positions: list[tuple[int, int]], length: int, features:
     for i, (user, position) in enumerate(positions):
         start = max(0, position - length)
         for name, values in activities(data, user, features).items():
-            columns[name].append(_left_padded(values[start:position], length))
+            columns[name].append(sequence_training.left_padded(values[start:position], length))
         for name, value in user_values(data, user, features).items():
             columns[name].append(value)
         labels[i, 0] = data.sequences[user][position]
         if genres:
             items = data.sequences[user][start:position]
             flat = np.concatenate([data.genre_rows[m] for m in items])[-GENRE_LENGTH:]
-            columns["context_movie_genre"].append(_left_padded(flat, GENRE_LENGTH))
+            columns["context_movie_genre"].append(sequence_training.left_padded(flat, GENRE_LENGTH))
     return {name: np.stack(rows) for name, rows in columns.items()}, labels
-
-
-def _left_padded(values: np.ndarray, length: int) -> np.ndarray:
-    return np.concatenate([np.zeros(length - len(values), values.dtype), values])
 
 
 def train_timelines(data: Data, train, features: str) -> list[sequence_training.Timeline]:

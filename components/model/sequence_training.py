@@ -81,15 +81,16 @@ def sequence_examples(
             start = max(0, end - length)
             if (timeline.next_movies[start:end] != ids.PADDING).any():
                 for name, values in timeline.activities.items():
-                    inputs[name].append(_left_padded(values[start:end], length))
+                    inputs[name].append(left_padded(values[start:end], length))
                 for name, value in timeline.user.items():
                     inputs[name].append(value)
-                targets.append(_left_padded(timeline.next_movies[start:end], length))
+                targets.append(left_padded(timeline.next_movies[start:end], length))
             end = start
     return {name: np.stack(rows) for name, rows in inputs.items()}, np.array(targets, np.int32)
 
 
-def _left_padded(values: np.ndarray, length: int) -> np.ndarray:
+def left_padded(values: np.ndarray, length: int) -> np.ndarray:
+    """``values`` with zeros (padding) in front, to ``length``."""
     return np.concatenate([np.zeros(length - len(values), values.dtype), values])
 
 
