@@ -17,6 +17,8 @@ import matplotlib.pyplot as plt
 from benchmarks import quality_table
 
 LAYOUT_MARKERS = {"windows": "o", "sequences": "s"}
+# One colour per encoder; the line style (and hollow markers) tell the feature sets apart.
+FEATURE_LINES = {"id": "-", "id_genre": ":", "id_features": "--"}
 
 
 def main() -> None:
@@ -42,16 +44,29 @@ def main() -> None:
             if metrics["hr@10"] > points.get(length, (0.0, ""))[0]:
                 points[length] = (metrics["hr@10"], quality_table.layout(row["model"]))
     protocols = sorted({protocol for protocol, _ in series})
-    figure, axes = plt.subplots(1, len(protocols), figsize=(6 * len(protocols), 4), squeeze=False)
+    figure, axes = plt.subplots(
+        1, len(protocols), figsize=(8.5 * len(protocols), 4.5), squeeze=False
+    )
+    encoders = sorted({name.split()[0] for _, name in series})
+    colors = {encoder: f"C{i}" for i, encoder in enumerate(encoders)}
     for axis, protocol in zip(axes[0], protocols, strict=True):
         for (row_protocol, name), points in sorted(series.items()):
             if row_protocol == protocol:
+                encoder, features = name.split()
+                color = colors[encoder]
                 lengths = sorted(points)
-                (line,) = axis.plot(lengths, [points[n][0] for n in lengths], label=name)
+                values = [points[n][0] for n in lengths]
+                style = FEATURE_LINES.get(features, "-.")
+                axis.plot(lengths, values, linestyle=style, color=color, label=name)
                 for layout, marker in LAYOUT_MARKERS.items():
                     at = [n for n in lengths if points[n][1] == layout]
                     axis.scatter(
-                        at, [points[n][0] for n in at], marker=marker, color=line.get_color()
+                        at,
+                        [points[n][0] for n in at],
+                        marker=marker,
+                        edgecolors=color,
+                        # Hollow markers for the feature runs, filled for ids only.
+                        facecolors=color if features == "id" else "none",
                     )
         for (row_protocol, name), value in sorted(baselines.items()):
             if row_protocol == protocol:
@@ -69,7 +84,12 @@ def main() -> None:
         axis.set_xlabel("history length")
         axis.set_ylabel("HR@10" + (" (seen movies filtered)" if protocol == "headline" else ""))
         axis.grid(alpha=0.3)
-        axis.legend(title="o windows, s sequences", fontsize=8)
+        axis.legend(
+            title="o windows, s sequences\nhollow: + features",
+            fontsize=8,
+            loc="upper left",
+            bbox_to_anchor=(1.01, 1.0),
+        )
     figure.tight_layout()
     figure.savefig(args.out, dpi=120)
     print(f"wrote {args.out}")
