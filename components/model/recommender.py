@@ -119,7 +119,7 @@ class ContextTower(keras.layers.Layer):
         x = encoder(embeddings, mask, training=training, all_positions=True)
         if self._global:
             positions = tf.shape(x)[1]
-            user = tf.concat([self._flat_global(embed, inputs) for embed in self._global], -1)
+            user = tf.concat([self._flat_global(group, inputs) for group in self._global], -1)
             user = tf.tile(user[:, tf.newaxis, :], [1, positions, 1])
             x = tf.concat([x, user], axis=-1)
         for layer in self._hidden:
@@ -128,6 +128,7 @@ class ContextTower(keras.layers.Layer):
 
     @staticmethod
     def _flat_global(embed: FeatureGroupEmbedding, inputs: dict[str, tf.Tensor]) -> tf.Tensor:
+        """One global group's embeddings as one vector per example: ``[batch, dims]``."""
         embeddings, _ = embed(inputs)
         return tf.reshape(embeddings, [-1, embeddings.shape[1] * embeddings.shape[2]])
 
