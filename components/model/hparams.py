@@ -54,6 +54,11 @@ class HParams:
         if self.batch_size < 1 or self.epochs < 1 or self.num_predictions < 1:
             raise ValueError("batch_size, epochs and num_predictions must be positive")
 
+    @property
+    def steps_per_epoch(self) -> int | None:
+        """Batches per epoch when ``train_steps`` is set (the data repeats), else None."""
+        return max(1, self.train_steps // self.epochs) if self.train_steps else None
+
     @classmethod
     def from_dict(cls, values: dict[str, Any] | None) -> HParams:
         """Builds HParams from JSON-like values, naming any unknown key."""

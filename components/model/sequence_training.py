@@ -207,14 +207,12 @@ def fit_sequences(
     dataset = tf.data.Dataset.from_tensor_slices((inputs, targets)).shuffle(
         len(targets), seed=hparams.seed
     )
-    steps_per_epoch = None
     if hparams.train_steps:
         dataset = dataset.repeat()
-        steps_per_epoch = max(1, hparams.train_steps // hparams.epochs)
     return model.fit(
         dataset.batch(hparams.batch_size).prefetch(2),
         epochs=hparams.epochs,
-        steps_per_epoch=steps_per_epoch,
+        steps_per_epoch=hparams.steps_per_epoch,
         verbose=verbose,
         callbacks=callbacks,
     )

@@ -116,12 +116,13 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     custom = fn_args.custom_config or {}
     config = input_config.parse(custom[CONFIG_KEY], "Trainer custom_config")
     hparams = HParams.from_dict(custom.get(HPARAMS_KEY))
+    # The Trainer's own train_args win over the hyper-parameter.
+    hparams = dataclasses.replace(hparams, train_steps=fn_args.train_steps or hparams.train_steps)
     transform_output = tft.TFTransformOutput(fn_args.transform_graph_path)
     label = config.label_feature.feature_name
     inputs = [f.feature_name for f in input_config.input_features(config)]
     logging.info("Training with %s", hparams)
 
-    train_steps = fn_args.train_steps or hparams.train_steps
     sequences = hparams.training_layout == "sequences"
     train = make_dataset(
         fn_args.train_files,
@@ -131,7 +132,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         hparams.batch_size,
         shuffle=not sequences,
         seed=hparams.seed,
-        num_epochs=None if train_steps and not sequences else 1,
+        num_epochs=None if hparams.train_steps and not sequences else 1,
         # The sequence layout needs the pass-through user ids and positions.
         keep=None if sequences else inputs,
     )
@@ -149,16 +150,13 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     model = build_model(config, transform_output, hparams)
     tensorboard = tf.keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir)
     if sequences:
-        hparams = dataclasses.replace(hparams, train_steps=train_steps)
         evaluation_each_epoch = sequence_training.WindowEvaluation(model, evaluation)
         _fit_sequences(model, config, train, hparams, [evaluation_each_epoch, tensorboard])
     else:
-        epochs = hparams.epochs
-        steps_per_epoch = max(1, train_steps // epochs) if train_steps else None
         model.fit(
             train,
-            epochs=epochs,
-            steps_per_epoch=steps_per_epoch,
+            epochs=hparams.epochs,
+            steps_per_epoch=hparams.steps_per_epoch,
             validation_data=evaluation,
             callbacks=[tensorboard],
             verbose=_progress(),
