@@ -306,6 +306,78 @@ def test_dockerfile_matches_the_pinned_stack_and_the_compiled_paths(job):
     assert "data/movielens" in ignored and not ignored & set(copied)
 
 
+def artifact_type_titles(job: dict) -> set[str]:
+    """The schema title of every artifact type the job names: inputs, outputs, importers and
+    resolver queries."""
+    import yaml
+
+    titles = set()
+
+    def visit(node) -> None:
+        if isinstance(node, dict):
+            if "instanceSchema" in node:
+                titles.add(yaml.safe_load(node["instanceSchema"])["title"])
+            if "schemaTitle" in node:
+                titles.add(node["schemaTitle"])
+            if isinstance(node.get("filter"), str):  # a resolver's artifact query
+                titles.update(re.findall(r'schema_title="([^"]+)"', node["filter"]))
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, list):
+            for value in node:
+                visit(value)
+
+    visit(job["pipelineSpec"])
+    return titles
+
+
+def test_every_custom_artifact_type_is_in_the_image_and_importable_by_its_title(job, tmp_path):
+    """The container imports a custom type's schema title as a class path (TFX's
+    kubeflow_v2_entrypoint_utils), so its module must be copied and on the image's
+    PYTHONPATH, and the class must carry that title."""
+    from tfx.orchestration.kubeflow.v2 import compiler_utils
+
+    titles = artifact_type_titles(job)
+    assert {"tfx.Examples", "tfx.ModelBlessing"} <= titles  # the search finds types at all
+    custom = sorted(titles - set(compiler_utils.TITLE_TO_CLASS_PATH))
+    assert "movie_recs.EvaluationReport" in custom
+
+    instructions = dockerfile()
+    copied = {args.split()[0].rstrip("/") for i, args in instructions if i == "COPY"}
+    for title in custom:
+        package = title.split(".")[0]
+        assert package in copied or f"{package}.py" in copied, f"{title}: not copied"
+
+    # Import them as the container does, with the image's PYTHONPATH (/pipeline = this
+    # checkout) and a working directory outside it.
+    env_args = " ".join(args for instruction, args in instructions if instruction == "ENV")
+    image_env = dict(pair.split("=", 1) for pair in env_args.split())
+    pythonpath = image_env["PYTHONPATH"].replace(runner.IMAGE_PROJECT_DIR, configs.REPO_ROOT)
+    script = (
+        "import json, sys, inspect\n"
+        "from tfx.utils import import_utils\n"
+        "found = {}\n"
+        "for title in sys.argv[1:]:\n"
+        "    cls = import_utils.import_class_by_path(title)\n"
+        "    found[title] = [cls.TYPE_NAME, inspect.getfile(cls)]\n"
+        "print(json.dumps(found))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script, *custom],
+        env={**os.environ, **image_env, "PYTHONPATH": pythonpath},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    found = json.loads(result.stdout.strip().splitlines()[-1])
+    for title, (type_name, source) in found.items():
+        assert type_name == title
+        relative = os.path.relpath(source, configs.REPO_ROOT)
+        assert relative.split(os.sep)[0] in copied, f"{title} is defined in {relative}"
+
+
 @pytest.fixture
 def no_credentials(monkeypatch, tmp_path):
     monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)

@@ -11,17 +11,13 @@ import os
 import tensorflow as tf
 import tensorflow_model_analysis as tfma
 from absl import logging
-from tfx import types
 from tfx import v1 as tfx
 
+# The artifact type lives in the top-level movie_recs module, which the Kubeflow / Vertex
+# container imports by the type's name (see movie_recs/__init__.py).
+from movie_recs import EvaluationReport
+
 CANDIDATE, BASELINE = "candidate", "baseline"
-
-
-class EvaluationReport(types.Artifact):
-    """Readable evaluation summary (summary.txt, report.html)."""
-
-    # Kubeflow V2 requires custom artifact types to be named "namespace.Type".
-    TYPE_NAME = "movie_recs.EvaluationReport"
 
 
 def _metrics(evaluation_uri: str, model_name: str | None) -> dict[str, dict[str, float]]:

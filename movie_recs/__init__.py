@@ -1,0 +1,25 @@
+"""The project's custom ML Metadata artifact types: the one module that defines them.
+
+Why a top-level module: Kubeflow Pipelines v2 / Vertex AI identify an artifact type by its
+schema title, which the TFX compiler only accepts as ``namespace.Type``, and the TFX
+container entry point imports that title as a class path. A type named
+``movie_recs.EvaluationReport`` can therefore only be read back in a container where
+``import movie_recs`` works and the module has an ``EvaluationReport`` class. This package
+sits at the repository root (``/pipeline`` in the image, on its ``PYTHONPATH``) and
+``kubeflow/Dockerfile`` copies it.
+
+Every custom type's ``TYPE_NAME`` is ``movie_recs.<ClassName>`` and its class lives (or is
+re-exported) here; ``tests/test_kubeflow.py`` checks that every custom type a compiled job
+names can be imported in the image.
+"""
+
+import components  # noqa: F401  (selects Keras 2 before tfx.types imports TensorFlow)
+
+# isort: split
+from tfx import types
+
+
+class EvaluationReport(types.Artifact):
+    """The Evaluator's result as a person reads it (summary.txt, report.html)."""
+
+    TYPE_NAME = "movie_recs.EvaluationReport"
