@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-from-lock
 export TF_USE_LEGACY_KERAS := 1
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: venv run test kubeflow-compile lint proto lock clean graphviz
+.PHONY: venv run test kubeflow-compile kubeflow-local lint proto lock clean graphviz
 
 venv: $(STAMP)
 
@@ -29,6 +29,17 @@ test: venv
 # make kubeflow-compile KUBEFLOW_ARGS="--pipeline-root gs://BUCKET/recs --image IMAGE"
 kubeflow-compile: venv
 	$(PY) -m kubeflow.runner $(KUBEFLOW_ARGS)
+
+# Compiles the job with defaults (plus KUBEFLOW_ARGS, runner flags) and runs it here, task by
+# task, with the containers' entry points (kubeflow/local_run.py; LOCAL_RUN_ARGS are its
+# flags), into outputs/kubeflow-local. E.g. a quick check with a tiny training budget:
+# make kubeflow-local KUBEFLOW_ARGS="--hparam epochs=1 --hparam train_steps=20" LOCAL_RUN_ARGS=--no-cache
+KUBEFLOW_LOCAL := outputs/kubeflow-local
+kubeflow-local: venv
+	$(PY) -m kubeflow.runner --pipeline-root $(CURDIR)/$(KUBEFLOW_LOCAL) --image movie-recs:local \
+		--output $(KUBEFLOW_LOCAL)/movie-recs.json $(KUBEFLOW_ARGS)
+	$(PY) -m kubeflow.local_run --package $(KUBEFLOW_LOCAL)/movie-recs.json \
+		--pipeline-root $(KUBEFLOW_LOCAL) $(LOCAL_RUN_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check .
