@@ -13,6 +13,7 @@ import os
 import shlex
 import sys
 
+from components.data_formats import limits
 from components.evaluation.eval_config import GateSettings
 from components.example_gen import timelines
 from components.example_gen.executor import IngestSettings
@@ -72,6 +73,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="fail when more than this share of a file's lines is invalid",
     )
     parser.add_argument(
+        "--min-timestamp",
+        type=_time,
+        default=limits.DEFAULT_MIN_TIMESTAMP,
+        metavar="TIME",
+        help="reject ratings before this date, ISO time or Unix seconds (default 1995-01-01)",
+    )
+    parser.add_argument(
+        "--max-timestamp",
+        type=_time,
+        default=None,
+        metavar="TIME",
+        help="reject ratings after this (default: one day after the data is read)",
+    )
+    parser.add_argument(
         "--encoder",
         choices=("BOW", "CNN", "LSTM", "TRANSFORMER"),
         help="override every activity group's encoder_type in the config",
@@ -103,6 +118,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _time(text: str) -> int:
+    try:
+        return limits.parse_time(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def _hparam(item: str) -> tuple[str, object]:
     name, _, value = item.partition("=")
     try:
@@ -118,6 +140,7 @@ def settings(args: argparse.Namespace) -> PipelineSettings:
     if args.encoder:
         config_text = input_config.with_encoder(config, args.encoder)
         config = input_config.parse(config_text, f"{args.config} with {args.encoder}")
+    limits.check_window(args.min_timestamp, args.max_timestamp)
     hparams = HParams.from_dict(dict(_hparam(item) for item in args.hparam))
     if hparams.training_layout == "sequences":
         sequence_training.check_config(config)
@@ -131,6 +154,8 @@ def settings(args: argparse.Namespace) -> PipelineSettings:
                 split=timelines.SplitSettings(kind=args.split, seed=args.seed),
             ),
             max_bad_fraction=args.max_bad_fraction,
+            min_timestamp=args.min_timestamp,
+            max_timestamp=args.max_timestamp,
         ),
         hparams=hparams,
         gate=GateSettings(

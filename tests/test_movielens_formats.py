@@ -495,13 +495,13 @@ def test_chunks_never_split_a_multibyte_character(tmp_path):
 
 def test_chunk_line_numbers_match_parse_results(tmp_path):
     path = tmp_path / "ratings.dat"
-    path.write_bytes(b"1::10::5::100\n1::20::9::101\n\n2::10::4::102")
+    path.write_bytes(b"1::10::5::978300100\n1::20::9::978300101\n\n2::10::4::978300102")
     outcomes = [ml.parse_rating(ml.ML_1M, line, n) for n, line in all_lines(path, chunk_bytes=7)]
     assert outcomes == [
-        Rating(1, 10, 5.0, 100, 1),
+        Rating(1, 10, 5.0, 978300100, 1),
         Reason.RATING_OUT_OF_RANGE,
         Reason.BLANK,
-        Rating(2, 10, 4.0, 102, 4),
+        Rating(2, 10, 4.0, 978300102, 4),
     ]
 
 
