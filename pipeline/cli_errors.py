@@ -26,6 +26,7 @@ _OS_HINTS = {
     errno.ENOTDIR: "a part of the path is a file, not a folder",
     errno.ENOENT: "no such file or folder",
     errno.EISDIR: "it is a folder, not a file",
+    errno.EEXIST: "a file is in the way of a folder",
 }
 
 
