@@ -423,40 +423,44 @@ def parse_user(layout: Layout, line: str, line_no: int) -> User | Reason:
 def read_lines(path: str, encoding: str) -> Iterator[tuple[int, str]]:
     """Yields (1-based line number, text) for a whole small file."""
     with tf.io.gfile.GFile(path, "rb") as handle:
-        data, encoding = _without_bom(handle.read(), encoding)
-    yield from enumerate(_decode_lines(data, encoding), start=1)
+        data, encodings = _without_bom(handle.read(), encoding)
+    yield from enumerate(_decode_lines(data, encodings), start=1)
 
 
 def stream_lines(
-    path: str, encoding: str = "utf-8", block_bytes: int = 1 << 20
+    path: str, encoding: str = "utf-8", block_bytes: int = 1 << 20, max_line_bytes: int = 1 << 20
 ) -> Iterator[tuple[int, str]]:
     """Yields (line number, text) of a file of any size, reading it block by block, so a
-    caller that has seen enough can stop early. A "line" longer than a block (no data
-    file has one) is cut there, so memory stays bounded whatever the file holds."""
+    caller that has seen enough can stop early. A "line" longer than ``max_line_bytes`` (no
+    data file has one) is cut there, so memory stays bounded whatever the file holds."""
     line_no = 0
+    encodings = (encoding,)
     with tf.io.gfile.GFile(path, "rb") as handle:
         rest, first = b"", True
         while block := handle.read(block_bytes):
             if first:
-                block, encoding = _without_bom(block, encoding)
+                block, encodings = _without_bom(block, encoding)
                 first = False
             *lines, rest = (rest + block).split(b"\n")
-            if len(rest) > block_bytes:
+            if len(rest) > max_line_bytes:
                 lines.append(rest)
                 rest = b""
             for raw in lines:
                 line_no += 1
-                yield line_no, _decode_line(raw, encoding)
+                yield line_no, _decode_line(raw, encodings)
         if rest:
-            yield line_no + 1, _decode_line(rest, encoding)
+            yield line_no + 1, _decode_line(rest, encodings)
 
 
-def _without_bom(data: bytes, encoding: str) -> tuple[bytes, str]:
-    """Drops a leading UTF-8 byte-order mark, which also says the file is UTF-8 (an editor
-    that writes one writes UTF-8, whatever the layout's usual encoding)."""
+def _without_bom(data: bytes, encoding: str) -> tuple[bytes, tuple[str, ...]]:
+    """Drops a leading UTF-8 byte-order mark; returns the encodings to try per line.
+
+    A BOM says UTF-8 (an editor that saves one usually saves UTF-8), but a tool may also
+    have put one before a latin-1 file: lines that are not UTF-8 are then read in the
+    layout's own encoding."""
     if data.startswith(UTF8_BOM):
-        return data[len(UTF8_BOM) :], "utf-8"
-    return data, encoding
+        return data[len(UTF8_BOM) :], tuple(dict.fromkeys(("utf-8", encoding)))
+    return data, (encoding,)
 
 
 class Record(NamedTuple):
@@ -495,19 +499,21 @@ def records(lines: Iterable[tuple[int, str]], quoted: bool) -> Iterator[Record]:
         index += 1 + len(continued)
 
 
-def _decode_lines(data: bytes, encoding: str) -> list[str]:
+def _decode_lines(data: bytes, encodings: tuple[str, ...]) -> list[str]:
     # Decoding per line keeps one undecodable line from failing the whole block.
     lines = data.split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()
-    return [_decode_line(raw, encoding) for raw in lines]
+    return [_decode_line(raw, encodings) for raw in lines]
 
 
-def _decode_line(raw: bytes, encoding: str) -> str:
-    try:
-        return raw.decode(encoding)
-    except UnicodeDecodeError:
-        return UNDECODABLE_LINE
+def _decode_line(raw: bytes, encodings: tuple[str, ...]) -> str:
+    for encoding in encodings:
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return UNDECODABLE_LINE
 
 
 def count_reasons(rejected: dict[str, int], reasons: frozenset[Reason]) -> int:
@@ -653,6 +659,5 @@ def read_chunk(chunk: Chunk, encoding: str = "utf-8") -> Iterable[tuple[int, str
     with tf.io.gfile.GFile(chunk.path, "rb") as handle:
         handle.seek(chunk.start)
         data = handle.read(chunk.end - chunk.start)
-    if chunk.start == 0:
-        data, encoding = _without_bom(data, encoding)
-    return enumerate(_decode_lines(data, encoding), start=chunk.first_line_no)
+    data, encodings = _without_bom(data, encoding) if chunk.start == 0 else (data, (encoding,))
+    return enumerate(_decode_lines(data, encodings), start=chunk.first_line_no)
