@@ -50,6 +50,14 @@ def command_line(argv: list[str] | None) -> list[str]:
     return from_environment + (sys.argv[1:] if argv is None else argv)
 
 
+def debug_requested(argv: list[str] | None) -> bool:
+    """Whether ``--debug`` is among the runner's flags, known even when they fail to parse."""
+    flag = "--debug"
+    return flag in (sys.argv[1:] if argv is None else argv) or flag in os.environ.get(
+        ARGS_VARIABLE, ""
+    )
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     env = os.environ.get
     parser.add_argument(
@@ -135,12 +143,12 @@ def _hparam(item: str) -> tuple[str, object]:
 
 def settings(args: argparse.Namespace) -> PipelineSettings:
     """Parses and validates the config and hyper-parameters: problems fail before any run."""
+    limits.check_window(args.min_timestamp, args.max_timestamp)
     config_text = input_config.read_text(args.config)
     config = input_config.parse(config_text, args.config)
     if args.encoder:
         config_text = input_config.with_encoder(config, args.encoder)
         config = input_config.parse(config_text, f"{args.config} with {args.encoder}")
-    limits.check_window(args.min_timestamp, args.max_timestamp)
     hparams = HParams.from_dict(dict(_hparam(item) for item in args.hparam))
     if hparams.training_layout == "sequences":
         sequence_training.check_config(config)
