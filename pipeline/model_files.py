@@ -75,9 +75,10 @@ def load_interpreter(path: str, sidecar: dict[str, Any] | None = None) -> Interp
 
 
 def check_signatures(interpreter: Interpreter, sidecar: dict[str, Any], path: str) -> None:
-    """Every signature the sidecar names exists, with the sidecar's inputs and outputs."""
+    """Every signature the sidecar names exists, takes only inputs the sidecar describes
+    (a signature may take fewer) including the history, and returns the sidecar's outputs."""
     available = interpreter.get_signature_list()
-    inputs = {spec["name"] for spec in sidecar["inputs"]}
+    described = {spec["name"] for spec in sidecar["inputs"]}
     outputs = set(sidecar["outputs"])
     for name in sidecar["signatures"]:
         if name not in available:
@@ -85,11 +86,11 @@ def check_signatures(interpreter: Interpreter, sidecar: dict[str, Any], path: st
                 f"{path} has no signature {name!r}, which its sidecar names "
                 f"(it has: {', '.join(sorted(available)) or 'none'})."
             )
-        model_inputs, model_outputs = available[name]["inputs"], available[name]["outputs"]
-        if set(model_inputs) != inputs or not outputs <= set(model_outputs):
+        takes, returns = set(available[name]["inputs"]), set(available[name]["outputs"])
+        if takes - described or raw.CONTEXT_MOVIE_ID not in takes or not outputs <= returns:
             raise ModelFileError(
-                f"{path}: signature {name!r} takes {sorted(model_inputs)} and returns "
-                f"{sorted(model_outputs)}, but its sidecar describes inputs {sorted(inputs)} "
+                f"{path}: signature {name!r} takes {sorted(takes)} and returns "
+                f"{sorted(returns)}, but its sidecar describes inputs {sorted(described)} "
                 f"and outputs {sorted(outputs)}: the two files are not from one push."
             )
 

@@ -17,6 +17,7 @@ import os
 import sys
 
 import numpy as np
+from ai_edge_litert.interpreter import Interpreter
 
 # No TensorFlow here: this is what a device runs.
 from components.example_gen import features as raw
@@ -61,7 +62,9 @@ class Recommender:
         sidecar = os.path.join(os.path.dirname(self.model_path), SIDECAR_FILE)
         try:  # a damaged file is one clear line, never an interpreter crash
             self.sidecar = model_files.load_sidecar(sidecar)
-            self._interpreter = model_files.load_interpreter(self.model_path, self.sidecar)
+            self._interpreter: Interpreter = model_files.load_interpreter(
+                self.model_path, self.sidecar
+            )
         except model_files.ModelFileError as error:
             raise RecommendError(str(error)) from None
         self.movies = self.sidecar["movies"]
