@@ -160,17 +160,10 @@ def _mark_abandoned(output_dir: str) -> None:
             print(line)
 
 
-def _wants_debug(argv: list[str] | None) -> bool:
-    given = sys.argv[1:] if argv is None else argv
-    return cli_errors.DEBUG_FLAG in given or cli_errors.DEBUG_FLAG in os.environ.get(
-        options.ARGS_VARIABLE, ""
-    )
-
-
 def main(argv: list[str] | None = None) -> int:
     # TFX logs through absl; INFO shows each component's progress.
     logging.set_verbosity(logging.INFO)
-    debug = _wants_debug(argv)
+    debug = options.debug_requested(argv)
     try:
         args = parse_args(options.command_line(argv))
         tfx_pipeline = build(args)
