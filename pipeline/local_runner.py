@@ -32,6 +32,7 @@ import datetime
 import json
 
 from absl import logging
+from ml_metadata import errors as mlmd_errors
 from tfx import v1 as tfx
 from tfx.dsl.compiler import constants
 from tfx.orchestration import metadata as tfx_metadata
@@ -154,10 +155,18 @@ def _record_owner(pipeline: pipeline_pb2.Pipeline, run_id: str) -> None:
 
 
 def _mark_abandoned(output_dir: str) -> None:
-    """Marks the unfinished executions of runs whose process died (one line per run)."""
-    if os.path.exists(configs.metadata_path(output_dir)):
-        for line in liveness.mark_abandoned(metadata.store(output_dir)):
-            print(line)
+    """Marks the unfinished executions of runs whose process died (one line per run). A
+    store that cannot be updated now is no reason to refuse the run: it is said, and the
+    next run tries again."""
+    if not os.path.exists(configs.metadata_path(output_dir)):
+        return
+    try:
+        marked = liveness.mark_abandoned(metadata.store(output_dir))
+    except (RuntimeError, mlmd_errors.StatusError) as error:
+        print(f"warning: could not look for abandoned runs: {error}", file=sys.stderr)
+        return
+    for line in marked:
+        print(line)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -558,29 +558,55 @@ def test_the_pushed_model_still_recommends_and_a_non_utf8_histories_file_is_one_
 # --- the other command lines -------------------------------------------------------------
 
 
-def test_kubeflow_runner_with_an_unwritable_output_is_one_line(tmp_path, capsys):
-    from kubeflow import runner
+def _cli(module: str):
+    import importlib
 
-    (tmp_path / "file").write_text("")
-    code = runner.main(
-        [
+    return importlib.import_module(module).main
+
+
+# (command line, its arguments given a tmp folder with a plain file "file" in it, message)
+CLI_CASES = [
+    (
+        "kubeflow.runner",
+        lambda tmp: [
             "--pipeline-root",
             "gs://b/r",
             "--image",
             "i",
             "--output",
-            str(tmp_path / "file" / "p.json"),
-        ]
-    )
-    assert "a file is in the way of a folder" in one_error_line(code, capsys.readouterr().err)
+            f"{tmp}/file/p.json",
+        ],
+        "a file is in the way of a folder",
+    ),
+    (
+        "kubeflow.submit",
+        lambda tmp: ["vertex", "--package", f"{tmp}/none.json", "--project", "p", "--region", "r"],
+        "none.json does not exist",
+    ),
+    (
+        "pipeline.data",
+        lambda tmp: ["synthesize", "--out", f"{tmp}/file/data", "--users", "2"],
+        "a part of the path is a file",
+    ),
+    (
+        "pipeline.lineage",
+        lambda tmp: ["--metadata", f"{tmp}/none.sqlite", "runs"],
+        "no ML Metadata",
+    ),
+    ("pipeline.recommend", lambda tmp: ["--model", f"{tmp}/none", "--history", "1"], "No pushed"),
+]
 
 
-def test_data_synthesize_into_a_file_is_one_line(tmp_path, capsys):
-    from pipeline import data
-
+@pytest.mark.parametrize(("module", "arguments", "says"), CLI_CASES, ids=[c[0] for c in CLI_CASES])
+def test_every_command_line_ends_an_expected_failure_in_one_line_or_debug(
+    tmp_path, capsys, module, arguments, says
+):
     (tmp_path / "file").write_text("")
-    code = data.main(["synthesize", "--out", str(tmp_path / "file" / "d"), "--users", "2"])
-    assert "a part of the path is a file" in one_error_line(code, capsys.readouterr().err)
+    main = _cli(module)
+    code = main(arguments(tmp_path))
+    assert says in one_error_line(code, capsys.readouterr().err)
+    with pytest.raises(Exception):  # noqa: B017  (each command's own error type)
+        main([*arguments(tmp_path), "--debug"])
 
 
 # --- no traceback noise at exit ----------------------------------------------------------

@@ -47,9 +47,10 @@ def _process_start(pid: int) -> int | None:
     return int(fields[19])
 
 
-def _is_zombie(pid: int) -> bool:
+def _is_dead(pid: int) -> bool:
+    """A process that exited but was not yet reaped by its parent (zombie, or dead)."""
     stat = _read(f"/proc/{pid}/stat")
-    return stat is not None and stat[stat.rindex(")") + 2 :].startswith("Z")
+    return stat is not None and stat[stat.rindex(")") + 2 :][:1] in ("Z", "X")
 
 
 def current_owner() -> dict[str, str | int]:
@@ -78,7 +79,7 @@ def owner_gone(owner: dict[str, Any]) -> str | None:
         return f"{who} ended without finishing it"
     except PermissionError:
         pass  # a process of another user holds the pid: alive, unless reused (below)
-    if _is_zombie(pid):
+    if _is_dead(pid):
         return f"{who} ended without finishing it"
     start = owner.get(OWNER_PROCESS_START)
     if isinstance(start, int) and _process_start(pid) not in (None, start):
