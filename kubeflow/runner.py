@@ -33,7 +33,7 @@ from tfx.orchestration import pipeline as tfx_pipeline
 
 from configs import input_config
 from kubeflow import beam
-from pipeline import configs, options
+from pipeline import cli_errors, configs, options
 from pipeline.pipeline import create_pipeline
 
 # Where the Dockerfile puts the project; every path the containers read is under it.
@@ -108,6 +108,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default=[],
         help="extra Beam pipeline argument, e.g. --beam-arg=--num_workers=8",
     )
+    cli_errors.add_debug_flag(parser)
     args = parser.parse_args(argv)
     missing = [
         f"--{name} (or RECS_{name.upper().replace('-', '_')})"
@@ -178,12 +179,12 @@ def compile_pipeline(args: argparse.Namespace) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    debug = options.debug_requested(argv)
     try:
         args = parse_args(options.command_line(argv))
         path = compile_pipeline(args)
-    except (input_config.ConfigError, beam.BeamSettingsError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    except (input_config.ConfigError, beam.BeamSettingsError, ValueError, OSError) as error:
+        return cli_errors.fail(error, debug)
     print(f"PipelineJob for Vertex AI / KFP v2: {path}")
     print(f"Submit: python -m kubeflow.submit vertex --package {path} --project P --region R")
     return 0

@@ -20,7 +20,7 @@ import tempfile
 import yaml
 
 from kubeflow.runner import DATA_DIR_PARAMETER, DEFAULT_OUTPUT
-from pipeline import configs
+from pipeline import cli_errors, configs
 
 
 class SubmitError(RuntimeError):
@@ -151,6 +151,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         target.add_argument("--pipeline-root", help="overrides the compiled pipeline root")
         target.add_argument("--service-account", default=env("RECS_SERVICE_ACCOUNT"))
         target.add_argument("--no-cache", action="store_true", help="run every component again")
+        cli_errors.add_debug_flag(target)
     vertex, kfp_target = targets.choices["vertex"], targets.choices["kfp"]
     vertex.add_argument("--project", default=env("RECS_GCP_PROJECT"), required=False)
     vertex.add_argument("--region", default=env("RECS_GCP_REGION"), required=False)
@@ -173,8 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"Submitted to Kubeflow Pipelines: run {submit_kfp(args)}")
     except SubmitError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        return cli_errors.fail(error, args.debug)
     return 0
 
 

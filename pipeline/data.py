@@ -11,14 +11,14 @@ import dataclasses
 import sys
 
 from components.data_formats import download, synthetic
+from pipeline import cli_errors
+
+# A failed or unverifiable download, bad settings, an unwritable or full destination.
+EXPECTED = (download.DownloadError, download.VerificationError, ValueError, OSError)
 
 
 def _download(args: argparse.Namespace) -> int:
-    try:
-        folder = download.download(args.name, args.data_root)
-    except (download.DownloadError, download.VerificationError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    folder = download.download(args.name, args.data_root)
     print(f"{args.name} is ready in {folder}")
     print(f"Run the pipeline on it: python -m pipeline.local_runner --data-dir {folder}")
     return 0
@@ -32,11 +32,7 @@ def _synthesize(args: argparse.Namespace) -> int:
         seed=args.seed,
         bad_lines=args.bad_lines,
     )
-    try:
-        summary = synthetic.write_movielens(args.out, args.layout, spec)
-    except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    summary = synthetic.write_movielens(args.out, args.layout, spec)
     counts = {k: v for k, v in dataclasses.asdict(summary).items() if isinstance(v, int)}
     print(f"Wrote {args.layout} files to {args.out}: {counts}")
     return 0
@@ -58,8 +54,10 @@ def main(argv: list[str] | None = None) -> int:
     synth.add_argument("--seed", type=int, default=0)
     synth.add_argument("--bad-lines", type=int, default=0)
     synth.set_defaults(run=_synthesize)
+    for command in (fetch, synth):
+        cli_errors.add_debug_flag(command)
     args = parser.parse_args(argv)
-    return args.run(args)
+    return cli_errors.guarded(lambda: args.run(args), debug=args.debug, expected=EXPECTED)
 
 
 if __name__ == "__main__":

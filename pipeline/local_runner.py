@@ -9,6 +9,13 @@ As a TFX CLI pipeline (settings from RECS_* environment variables, any flag from
 
     tfx pipeline create --engine local --pipeline_path pipeline/local_runner.py
     tfx run create --engine local --pipeline_name movie-recs
+
+Before any component runs, ``pipeline.preflight`` checks the data and the output folder.
+Every expected failure (bad data, bad settings, an unwritable or full disk) ends in one
+``error:`` line and exit code 2 (``--debug``: the traceback); the ingest summary is printed
+on every run that reached ExampleGen, and a failed ingest names its kept report. The run
+records its process in ML Metadata, and runs whose process died are marked abandoned
+(``pipeline.lineage.liveness``).
 """
 
 import os
@@ -21,14 +28,39 @@ import components  # noqa: F401  (selects Keras 2 before TensorFlow is imported)
 
 # isort: split
 import argparse
+import datetime
+import json
 
 from absl import logging
+from ml_metadata import errors as mlmd_errors
 from tfx import v1 as tfx
+from tfx.dsl.compiler import constants
+from tfx.orchestration import metadata as tfx_metadata
+from tfx.orchestration.local import runner_utils
+from tfx.orchestration.portable import runtime_parameter_utils
+from tfx.orchestration.portable.mlmd import context_lib
+from tfx.proto.orchestration import pipeline_pb2
 
 from components.data_formats import movielens
+from components.example_gen import executor as example_gen_executor
+from components.example_gen.ingest_record import REPORT_FILE
+from components.validation.anomalies_gate import DataAnomaliesError
 from configs import input_config
-from pipeline import configs, metadata, options
+from pipeline import cli_errors, configs, metadata, options, preflight
+from pipeline.lineage import liveness
 from pipeline.pipeline import create_pipeline
+
+EXAMPLE_GEN = "MovieLensExampleGen"
+# Failures a user can fix: before the run (settings, data, output folder) and during it
+# (ingest, schema anomalies, the file system). Anything else is a bug: its traceback shows.
+SETUP_ERRORS = (
+    input_config.ConfigError,
+    movielens.DataError,
+    preflight.PreflightError,
+    ValueError,
+    OSError,
+)
+RUN_ERRORS = (movielens.DataError, DataAnomaliesError, OSError)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -46,19 +78,24 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--no-cache", action="store_true", help="re-run every component")
     parser.add_argument("--until", help="last component to run, e.g. Transform")
+    cli_errors.add_debug_flag(parser)
     return parser.parse_args(argv)
 
 
 def build(args: argparse.Namespace):
-    """The pipeline for these arguments; config and data problems fail here, before any run."""
+    """The pipeline for these arguments. Config, data and output-folder problems fail here
+    (``pipeline.preflight``), before any component runs."""
     settings = options.settings(args)
     config = input_config.parse(settings.input_config_text, args.config)
-    layout = movielens.detect_layout(args.data_dir)
+    data = preflight.inspect_data(args.data_dir, settings.ingest)
+    layout = data.layout
     if input_config.needs_user_features(config) and layout.users_file is None:
         raise input_config.ConfigError(
             f"{args.config} uses user features, but the {layout.name} layout in "
             f"{args.data_dir} has no users file; choose a config without global features."
         )
+    preflight.check_output(args.output_dir, data.input_bytes)
+    preflight.check_examples_possible(data, settings.ingest)
     output_dir = os.path.abspath(args.output_dir)
     return create_pipeline(
         pipeline_name=args.pipeline_name,
@@ -76,24 +113,107 @@ def build(args: argparse.Namespace):
     )
 
 
+class OwnedDagRunner(tfx.orchestration.LocalDagRunner):
+    """LocalDagRunner that records this process as the owner of its run in ML Metadata.
+
+    It picks the run id as LocalDagRunner would (the start time), and registers the run's
+    context before the first component, with the owner (``liveness.current_owner``): a run
+    whose process dies is then recognised as abandoned, not left "in progress" forever.
+    """
+
+    run_id: str | None = None
+
+    def run_with_ir(self, pipeline: pipeline_pb2.Pipeline, run_options=None):
+        self.run_id = datetime.datetime.now().isoformat()
+        # LocalDagRunner substitutes only parameters still unset, so it keeps this id.
+        runtime_parameter_utils.substitute_runtime_parameter(
+            pipeline, {constants.PIPELINE_RUN_ID_PARAMETER_NAME: self.run_id}
+        )
+        _record_owner(pipeline, self.run_id)
+        return super().run_with_ir(pipeline, run_options)
+
+
+def _record_owner(pipeline: pipeline_pb2.Pipeline, run_id: str) -> None:
+    deployment = runner_utils.extract_local_deployment_config(pipeline)
+    connection = deployment.metadata_connection_config
+    config = getattr(connection, connection.WhichOneof("connection_config"))
+    # The pipeline and pipeline_run contexts, exactly as TFX registers them for every node.
+    run_contexts = pipeline_pb2.NodeContexts(
+        contexts=[
+            spec
+            for spec in pipeline.nodes[0].pipeline_node.contexts.contexts
+            if spec.type.name
+            in (constants.PIPELINE_CONTEXT_TYPE_NAME, constants.PIPELINE_RUN_CONTEXT_TYPE_NAME)
+        ]
+    )
+    with tfx_metadata.Metadata(config) as handle:
+        context_lib.prepare_contexts(handle, run_contexts)
+        context = handle.store.get_context_by_type_and_name(
+            constants.PIPELINE_RUN_CONTEXT_TYPE_NAME, run_id
+        )
+        liveness.record_owner(handle.store, context.id)
+
+
+def _mark_abandoned(output_dir: str) -> None:
+    """Marks the unfinished executions of runs whose process died (one line per run). A
+    store that cannot be updated now is no reason to refuse the run: it is said, and the
+    next run tries again."""
+    if not os.path.exists(configs.metadata_path(output_dir)):
+        return
+    try:
+        marked = liveness.mark_abandoned(metadata.store(output_dir))
+    except (RuntimeError, mlmd_errors.StatusError) as error:
+        print(f"warning: could not look for abandoned runs: {error}", file=sys.stderr)
+        return
+    for line in marked:
+        print(line)
+
+
 def main(argv: list[str] | None = None) -> int:
-    # TFX logs through absl; INFO shows each component's progress and the ingest report.
+    # TFX logs through absl; INFO shows each component's progress.
     logging.set_verbosity(logging.INFO)
+    debug = options.debug_requested(argv)
     try:
         args = parse_args(options.command_line(argv))
         tfx_pipeline = build(args)
-    except (input_config.ConfigError, movielens.DataError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    tfx.orchestration.LocalDagRunner().run(tfx_pipeline)
+    except SETUP_ERRORS as error:
+        return cli_errors.fail(error, debug)
     output_dir = os.path.abspath(args.output_dir)
-    if os.path.exists(configs.metadata_path(output_dir)):  # absent when the TFX CLI compiles
-        print(f"\nPipeline root and ML Metadata: {output_dir}")
-        model = _latest_model(output_dir)
-        if model:
-            print(f"Trained model (SavedModel with on-device signatures): {model}")
+    _mark_abandoned(output_dir)
+    runner = OwnedDagRunner()
+    try:
+        runner.run(tfx_pipeline)
+    except RUN_ERRORS as error:
+        _print_ingest_summary(output_dir, runner.run_id, getattr(error, "report_path", None))
+        return cli_errors.fail(error, debug)
+    if runner.run_id is None:  # the TFX CLI compiled the pipeline: nothing ran
+        return 0
+    _print_ingest_summary(output_dir, runner.run_id, None)
+    print(f"\nPipeline root and ML Metadata: {output_dir}")
+    model = _latest_model(output_dir)
+    if model:
+        print(f"Trained model (SavedModel with on-device signatures): {model}")
+    if args.until:
+        print(f"Stopped after {args.until} (--until): this run pushes no model.")
+    else:
         _print_pushed(output_dir)
     return 0
+
+
+def _print_ingest_summary(output_dir: str, run_id: str | None, kept: str | None) -> None:
+    """Every line's outcome per file, from the run's ingest report (or the copy a failed
+    ExampleGen kept), on the console whatever happened later in the run."""
+    path = kept
+    if path is None and run_id is not None:
+        examples = metadata.run_artifact(output_dir, run_id, EXAMPLE_GEN, "examples")
+        path = os.path.join(examples.uri, REPORT_FILE) if examples else None
+    if path is None or not os.path.isfile(path):
+        return
+    with open(path) as handle:
+        report = json.load(handle)
+    if "ratings" in report:
+        summary = example_gen_executor.summarize(report).text
+        print(f"\nIngest ({path}):\n  " + summary.replace("\n", "\n  "))
 
 
 def _print_pushed(output_dir: str) -> None:

@@ -13,6 +13,7 @@ import os
 import shlex
 import sys
 
+from components.data_formats import limits
 from components.evaluation.eval_config import GateSettings
 from components.example_gen import timelines
 from components.example_gen.executor import IngestSettings
@@ -49,6 +50,14 @@ def command_line(argv: list[str] | None) -> list[str]:
     return from_environment + (sys.argv[1:] if argv is None else argv)
 
 
+def debug_requested(argv: list[str] | None) -> bool:
+    """Whether ``--debug`` is among the runner's flags, known even when they fail to parse."""
+    flag = "--debug"
+    return flag in (sys.argv[1:] if argv is None else argv) or flag in os.environ.get(
+        ARGS_VARIABLE, ""
+    )
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     env = os.environ.get
     parser.add_argument(
@@ -70,6 +79,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=0.01,
         help="fail when more than this share of a file's lines is invalid",
+    )
+    parser.add_argument(
+        "--min-timestamp",
+        type=_time,
+        default=limits.DEFAULT_MIN_TIMESTAMP,
+        metavar="TIME",
+        help="reject ratings before this date, ISO time or Unix seconds (default 1995-01-01)",
+    )
+    parser.add_argument(
+        "--max-timestamp",
+        type=_time,
+        default=None,
+        metavar="TIME",
+        help="reject ratings after this (default: one day after the data is read)",
     )
     parser.add_argument(
         "--encoder",
@@ -103,6 +126,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _time(text: str) -> int:
+    try:
+        return limits.parse_time(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def _hparam(item: str) -> tuple[str, object]:
     name, _, value = item.partition("=")
     try:
@@ -113,6 +143,7 @@ def _hparam(item: str) -> tuple[str, object]:
 
 def settings(args: argparse.Namespace) -> PipelineSettings:
     """Parses and validates the config and hyper-parameters: problems fail before any run."""
+    limits.check_window(args.min_timestamp, args.max_timestamp)
     config_text = input_config.read_text(args.config)
     config = input_config.parse(config_text, args.config)
     if args.encoder:
@@ -131,6 +162,8 @@ def settings(args: argparse.Namespace) -> PipelineSettings:
                 split=timelines.SplitSettings(kind=args.split, seed=args.seed),
             ),
             max_bad_fraction=args.max_bad_fraction,
+            min_timestamp=args.min_timestamp,
+            max_timestamp=args.max_timestamp,
         ),
         hparams=hparams,
         gate=GateSettings(

@@ -22,7 +22,7 @@ from ai_edge_litert.interpreter import Interpreter
 # No TensorFlow here: this is what a device runs.
 from components.example_gen import features as raw
 from components.export.layout import MODEL_FILE, SIDECAR_FILE
-from pipeline import configs
+from pipeline import cli_errors, configs, model_files
 
 
 class RecommendError(ValueError):
@@ -60,14 +60,16 @@ class Recommender:
     def __init__(self, model_path: str):
         self.model_path = find_model(model_path)
         sidecar = os.path.join(os.path.dirname(self.model_path), SIDECAR_FILE)
-        if not os.path.isfile(sidecar):
-            raise RecommendError(f"{sidecar} is missing: it describes the model's inputs")
-        with open(sidecar, encoding="utf-8") as handle:
-            self.sidecar = json.load(handle)
+        try:  # a damaged file is one clear line, never an interpreter crash
+            self.sidecar = model_files.load_sidecar(sidecar)
+            self._interpreter: Interpreter = model_files.load_interpreter(
+                self.model_path, self.sidecar
+            )
+        except model_files.ModelFileError as error:
+            raise RecommendError(str(error)) from None
         self.movies = self.sidecar["movies"]
         self.inputs = self.sidecar["inputs"]
         self.k = self.sidecar["k"]
-        self._interpreter = Interpreter(model_path=self.model_path)
         self._history_input = next(
             spec for spec in self.inputs if spec["name"] == raw.CONTEXT_MOVIE_ID
         )
@@ -127,6 +129,18 @@ def parse_history(text: str) -> list[int]:
         raise RecommendError(f"A history is comma-separated movie ids, got {text!r}") from None
 
 
+def _read_histories(path: str) -> list[tuple[int, str]]:
+    """(line number, text) of each non-blank line of a UTF-8 histories file."""
+    with open(path, "rb") as handle:
+        data = handle.read()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line_no = data.count(b"\n", 0, error.start) + 1
+        raise RecommendError(f"{path} is not UTF-8 text (line {line_no}).") from None
+    return [(n, line) for n, line in enumerate(text.split("\n"), 1) if line.strip()]
+
+
 def print_text(recommender: Recommender, result: dict) -> None:
     watched = ", ".join(recommender.movies[str(m)]["title"] for m in result["history"])
     print(f"Because you watched: {watched}")
@@ -146,17 +160,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--include-seen", action="store_true")
     parser.add_argument("--json", action="store_true", help="print JSON lines")
+    cli_errors.add_debug_flag(parser)
     args = parser.parse_args(argv)
     try:
         recommender = Recommender(args.model)
-        if args.history is not None:
-            lines = [(0, args.history)]
-        else:
-            with open(args.histories, encoding="utf-8") as handle:
-                lines = [(n, line) for n, line in enumerate(handle, 1) if line.strip()]
+        history = args.history
+        lines = [(0, history)] if history is not None else _read_histories(args.histories)
     except (RecommendError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        return cli_errors.fail(error, args.debug)
     failures = 0
     for line_no, text in lines:
         try:

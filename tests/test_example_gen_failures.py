@@ -4,7 +4,6 @@ import pytest
 
 from components.data_formats import synthetic
 from components.data_formats.movielens import DataError
-from components.validation.anomalies_gate import DataAnomaliesError
 from pipeline import local_runner
 from tests import pipeline_runs
 
@@ -63,15 +62,21 @@ def test_sequence_layout_with_two_feature_groups_fails_before_anything_runs(tmp_
     assert not (tmp_path / "out").exists()
 
 
-def test_schema_anomalies_stop_the_pipeline_with_a_readable_report(tmp_path):
+def test_release_years_outside_the_schema_are_rejected_at_ingest_before_anything_runs(
+    tmp_path, capsys
+):
+    # The schema's year domain is what ingest accepts, so such a movie is a counted
+    # rejection as the file is read (not an anomaly after statistics); a file of them fails.
     synthetic.write_movielens(tmp_path / "data", "ml-1m", SMALL)
     movies = tmp_path / "data" / "movies.dat"
     lines = movies.read_bytes().decode("latin-1").splitlines()
     # Every movie from the future: release years outside the schema's domain.
     shifted = [line.replace("(19", "(29").replace("(20", "(30") for line in lines]
     movies.write_bytes(("\n".join(shifted) + "\n").encode("latin-1"))
-    with pytest.raises(DataAnomaliesError) as error:
-        pipeline_runs.run_pipeline(
-            str(tmp_path / "data"), str(tmp_path / "out"), "--until", "AnomaliesGate"
-        )
-    assert "context_movie_year" in str(error.value)
+    code = local_runner.main(
+        ["--data-dir", str(tmp_path / "data"), "--output-dir", str(tmp_path / "out")]
+    )
+    assert code == 2
+    error = capsys.readouterr().err
+    assert "movies.dat: 80 of 80 lines are invalid" in error and "year_out_of_range" in error
+    assert not (tmp_path / "out").exists()

@@ -53,6 +53,7 @@ RUN_KEYS = {
     "finished",
     "duration_s",
     "pushed_version",
+    "abandoned",
     "components",
 }
 EXECUTION_KEYS = {

@@ -495,13 +495,13 @@ def test_chunks_never_split_a_multibyte_character(tmp_path):
 
 def test_chunk_line_numbers_match_parse_results(tmp_path):
     path = tmp_path / "ratings.dat"
-    path.write_bytes(b"1::10::5::100\n1::20::9::101\n\n2::10::4::102")
+    path.write_bytes(b"1::10::5::978300100\n1::20::9::978300101\n\n2::10::4::978300102")
     outcomes = [ml.parse_rating(ml.ML_1M, line, n) for n, line in all_lines(path, chunk_bytes=7)]
     assert outcomes == [
-        Rating(1, 10, 5.0, 100, 1),
+        Rating(1, 10, 5.0, 978300100, 1),
         Reason.RATING_OUT_OF_RANGE,
         Reason.BLANK,
-        Rating(2, 10, 4.0, 102, 4),
+        Rating(2, 10, 4.0, 978300102, 4),
     ]
 
 
@@ -509,3 +509,162 @@ def test_plan_chunks_of_empty_file(tmp_path):
     path = tmp_path / "ratings.csv"
     path.write_bytes(b"")
     assert ml.plan_chunks(str(path), 7) == []
+
+
+# --- value ranges (components/data_formats/limits.py) ----------------------------------------
+
+WINDOW = ml.RatingRules(min_timestamp=788_918_400, max_timestamp=1_800_000_000)
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ("1::3999999::5::978300760", None),  # the largest id the on-device table holds
+        ("1::4000000::5::978300760", Reason.ID_TOO_LARGE),
+        (f"1::{2**31 + 5}::5::978300760", Reason.ID_TOO_LARGE),
+        (f"{2**31}::10::5::978300760", Reason.ID_TOO_LARGE),
+        (f"1::{2**63}::5::978300760", Reason.NOT_INT64),
+        (f"{2**63}::10::5::978300760", Reason.NOT_INT64),  # would wrap to a negative id
+        (f"1::10::5::{2**63}", Reason.NOT_INT64),
+        (f"1::{-(2**63) - 1}::5::978300760", Reason.NOT_INT64),
+        ("0::10::5::978300760", Reason.ID_NOT_POSITIVE),
+        ("-3::10::5::978300760", Reason.ID_NOT_POSITIVE),
+        ("1::-10::5::978300760", Reason.ID_NOT_POSITIVE),
+        ("1::10::5::-978300760", Reason.TIMESTAMP_OUT_OF_RANGE),
+        ("1::10::5::97830", Reason.TIMESTAMP_OUT_OF_RANGE),  # a last line cut short: 1970
+        ("1::10::5::788918399", Reason.TIMESTAMP_OUT_OF_RANGE),
+        ("1::10::5::788918400", None),
+        ("1::10::5::1800000001", Reason.TIMESTAMP_OUT_OF_RANGE),
+        ("1::1_000::5::978300760", Reason.NON_NUMERIC),
+        ("1::1e3::5::978300760", Reason.NON_NUMERIC),
+        ("1::\u0661\u0660::5::978300760", Reason.NON_NUMERIC),  # Arabic-Indic digits
+        ("1::10::4_0::978300760", Reason.NON_NUMERIC),
+    ],
+)
+def test_every_value_is_range_checked(line, reason):
+    outcome = ml.parse_rating(ml.ML_1M, line, 3, WINDOW)
+    assert outcome is reason if reason else isinstance(outcome, Rating)
+
+
+def test_rating_rules_read_columns_in_the_headers_order(tmp_path):
+    data_dir = write(
+        tmp_path / "d",
+        {
+            "ratings.csv": b"timestamp,rating,movieId,userId\n964982703,4.0,6,1\n",
+            "movies.csv": ML_LATEST_MOVIES,
+        },
+    )
+    rules = ml.rating_rules(data_dir, ml.ML_LATEST)
+    assert rules.columns == (3, 2, 1, 0)
+    assert ml.parse_rating(ml.ML_LATEST, "964982703,4.0,6,1", 2, rules) == Rating(
+        1, 6, 4.0, 964982703, 2
+    )
+    # Without a given end, the window ends a day after now.
+    assert rules.max_timestamp > 1_700_000_000
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        (b"1,31,2.5,1260759144\n", "has no header line"),
+        (b"user,movie,rating,timestamp\n", "userId,movieId,rating,timestamp"),
+        (b"userId,movieId,rating\n", "does not name the expected columns"),
+        (b"userId,userId,rating,timestamp\n", "does not name the expected columns"),
+    ],
+)
+def test_a_header_that_does_not_name_the_columns_is_one_error(tmp_path, header, message):
+    path = tmp_path / "ratings.csv"
+    path.write_bytes(header + b"1,31,2.5,1260759144\n")
+    with pytest.raises(ml.DataError, match=re.escape(message)) as error:
+        ml.header_columns(str(path), ml.RATING_COLUMNS)
+    assert str(path) in str(error.value)
+
+
+def test_headers_are_matched_after_a_bom_and_without_case(tmp_path):
+    path = tmp_path / "movies.csv"
+    path.write_bytes(ml.UTF8_BOM + b"Title,MOVIEID,genres\n")
+    assert ml.header_columns(str(path), ml.MOVIE_COLUMNS) == (1, 0, 2)
+
+
+def test_quoted_titles_across_lines_are_one_record_and_the_counts_reconcile(tmp_path):
+    movies_csv = (
+        b"movieId,title,genres\n"
+        b'1,"Toy Story\n(1995)",Comedy\n'
+        b'2,"Heat, ""the""\r\n\r\n(1995)",Action\n'
+        b'3,"Broken title,Drama\n'  # never closed: judged alone, the next line is read
+        b"4,Casino (1995),Crime\n"
+    )
+    data_dir = write(tmp_path / "d", {"ratings.csv": ML_LATEST_RATINGS, "movies.csv": movies_csv})
+    movies, report = ml.read_movies(data_dir, ml.ML_LATEST)
+    assert movies[1] == Movie(1, "Toy Story (1995)", 1995, ("Comedy",))
+    assert movies[2] == Movie(2, 'Heat, "the" (1995)', 1995, ("Action",))
+    assert set(movies) == {1, 2, 4}
+    assert report.rejected == {"header": 1, "continued_record": 3, "wrong_column_count": 1}
+    assert report.lines == 8 == report.accepted + sum(report.rejected.values())
+    assert report.invalid() == 1
+
+
+def test_a_bom_is_not_data_in_any_layout(tmp_path):
+    # A BOM before a latin-1 movies.dat: UTF-8 lines and latin-1 lines both read.
+    movies_dat = ml.UTF8_BOM + "1::Café (1994)::Comedy\n".encode() + ML1M_MOVIES
+    data_dir = write(tmp_path / "d", {"ratings.dat": ML1M_RATINGS, "movies.dat": movies_dat})
+    movies, report = ml.read_movies(data_dir, ml.ML_1M)
+    assert movies[1].title == "Café (1994)" and movies[10].title == "Café au lait (1994)"
+    assert report.rejected == {}
+    ratings = tmp_path / "ratings.dat"
+    ratings.write_bytes(ml.UTF8_BOM + ML1M_RATINGS)
+    assert parse_ratings_file(ml.ML_1M, ratings)[0] == Rating(1, 10, 5.0, 978300760, 1)
+    assert [n for n, _ in ml.stream_lines(str(ratings))] == [1, 2, 3]
+    assert next(ml.stream_lines(str(ratings)))[1] == "1::10::5::978300760"
+
+
+@pytest.mark.parametrize(
+    ("layout", "line", "reason"),
+    [
+        (ml.ML_1M, "0::Zero (1995)::Drama", Reason.ID_NOT_POSITIVE),
+        (ml.ML_1M, f"{2**31 + 5}::Big (1995)::Drama", Reason.ID_TOO_LARGE),
+        (ml.ML_1M, "5::Future (2950)::Drama", Reason.YEAR_OUT_OF_RANGE),
+        (ml.ML_LATEST, f"{2**64},Huge (1995),Drama", Reason.NOT_INT64),
+    ],
+)
+def test_movie_ids_and_years_are_range_checked(layout, line, reason):
+    assert ml.parse_movie(layout, line, 5) is reason
+
+
+@pytest.mark.parametrize(
+    ("layout", "line", "reason"),
+    [
+        (ml.ML_1M, "1::F::121::10::48067", Reason.AGE_OUT_OF_RANGE),
+        (ml.ML_1M, "1::X::25::10::48067", Reason.UNKNOWN_GENDER),
+        (ml.ML_1M, "-1::F::25::10::48067", Reason.ID_NOT_POSITIVE),
+        (ml.ML_100K, "1|24|m|technician|85711", Reason.UNKNOWN_GENDER),
+    ],
+)
+def test_user_profiles_are_range_checked(layout, line, reason):
+    assert ml.parse_user(layout, line, 5) is reason
+
+
+def test_two_layouts_in_one_folder_ask_which(tmp_path):
+    files = {
+        "ratings.dat": ML1M_RATINGS,
+        "movies.dat": ML1M_MOVIES,
+        "ratings.csv": ML_LATEST_RATINGS,
+        "movies.csv": ML_LATEST_MOVIES,
+    }
+    with pytest.raises(ml.DataError, match=r"ratings\.dat \(ml-1m\) and ratings\.csv.*which one"):
+        ml.detect_layout(write(tmp_path / "d", files))
+
+
+def test_a_data_path_to_a_file_is_named_as_such(tmp_path):
+    data_dir = write(tmp_path / "d", {"ratings.dat": ML1M_RATINGS, "movies.dat": ML1M_MOVIES})
+    with pytest.raises(ml.DataError, match="is a file, not a folder"):
+        ml.detect_layout(data_dir + "/ratings.dat")
+
+
+def test_stream_lines_reads_what_read_lines_reads_and_bounds_long_lines(tmp_path):
+    path = tmp_path / "ratings.csv"
+    path.write_bytes("\n".join(CHUNK_LINES).encode())
+    assert list(ml.stream_lines(str(path), block_bytes=5)) == list(enumerate(CHUNK_LINES, start=1))
+    path.write_bytes(b"x" * 50 + b"\n1,1,4.0,964982703\n")
+    lines = [text for _, text in ml.stream_lines(str(path), block_bytes=8, max_line_bytes=16)]
+    assert lines[-1] == "1,1,4.0,964982703" and all(len(text) <= 64 for text in lines)

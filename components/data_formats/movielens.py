@@ -10,7 +10,10 @@ Three layouts exist in the wild and are detected from the files present:
   UTF-8.
 
 Every physical line gets exactly one outcome: a parsed record or a reason string, so the
-counts of a run always reconcile (lines in = accepted + rejected by reason).
+counts of a run always reconcile (lines in = accepted + rejected by reason). Values are
+checked against ``limits`` (ids, timestamps, years, ages) here, as they are read, so that
+no later stage meets a value it cannot handle. CSV headers are read, not skipped: columns
+are found by name, and a header that does not name the expected columns is an error.
 """
 
 from __future__ import annotations
@@ -20,10 +23,12 @@ import dataclasses
 import enum
 import hashlib
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import NamedTuple
 
 import tensorflow as tf
+
+from components.data_formats import limits
 
 
 class Reason(str, enum.Enum):
@@ -36,9 +41,18 @@ class Reason(str, enum.Enum):
     UNKNOWN_MOVIE = "unknown_movie"
     DUPLICATE = "duplicate"
     UNDECODABLE = "undecodable"
+    NOT_INT64 = "not_int64"  # an integer beyond what tf.train.Example stores
+    ID_NOT_POSITIVE = "id_not_positive"  # ids start at 1 (0 is padding)
+    ID_TOO_LARGE = "id_too_large"  # above ids.MAX_RAW_ID, the on-device table limit
+    TIMESTAMP_OUT_OF_RANGE = "timestamp_out_of_range"  # outside the run's time window
+    YEAR_OUT_OF_RANGE = "year_out_of_range"
+    AGE_OUT_OF_RANGE = "age_out_of_range"
+    UNKNOWN_GENDER = "unknown_gender"
     # Structural lines: not data, never counted as bad input.
     HEADER = "header"
     BLANK = "blank_line"
+    # A physical line inside a quoted CSV field that began on an earlier line.
+    CONTINUATION = "continued_record"
     # Valid lines that the example-generation settings leave out.
     BELOW_MIN_RATING = "below_min_rating"
     SHORT_TIMELINE = "short_timeline"
@@ -53,9 +67,16 @@ INVALID_REASONS = frozenset(
         Reason.UNKNOWN_MOVIE,
         Reason.DUPLICATE,
         Reason.UNDECODABLE,
+        Reason.NOT_INT64,
+        Reason.ID_NOT_POSITIVE,
+        Reason.ID_TOO_LARGE,
+        Reason.TIMESTAMP_OUT_OF_RANGE,
+        Reason.YEAR_OUT_OF_RANGE,
+        Reason.AGE_OUT_OF_RANGE,
+        Reason.UNKNOWN_GENDER,
     }
 )
-SKIPPED_REASONS = frozenset({Reason.HEADER, Reason.BLANK})
+SKIPPED_REASONS = frozenset({Reason.HEADER, Reason.BLANK, Reason.CONTINUATION})
 FILTERED_REASONS = frozenset({Reason.BELOW_MIN_RATING, Reason.SHORT_TIMELINE})
 
 ML100K_GENRES = (
@@ -68,6 +89,19 @@ _YEAR_IN_TITLE = re.compile(r"\((\d{4})(?:[-\u2013]\d{0,4})?\)\s*$")
 _YEAR_IN_DATE = re.compile(r"(\d{4})\s*$")
 # Stands in for a line whose bytes do not decode, so that parsing reports it.
 UNDECODABLE_LINE = "\x00"
+# A UTF-8 byte-order mark: not data, and it says the file is UTF-8 whatever its layout.
+UTF8_BOM = b"\xef\xbb\xbf"
+# A quoted CSV field may hold line breaks; one left open longer than this is a broken line,
+# not a record that swallows the rest of the file.
+MAX_RECORD_LINES = 8
+# The columns of the CSV layout's files, as their header lines name them (any order).
+RATING_COLUMNS = ("userId", "movieId", "rating", "timestamp")
+MOVIE_COLUMNS = ("movieId", "title", "genres")
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_DECIMAL = re.compile(
+    r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?(?:nan|inf|infinity)",
+    re.IGNORECASE,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,15 +136,25 @@ def _join(data_dir: str, name: str) -> str:
 def detect_layout(data_dir: str) -> Layout:
     """Returns the layout whose ratings and movie files are in ``data_dir``.
 
-    Raises DataError naming the expected files when none matches, or when a required
-    file is empty.
+    Raises DataError naming the expected files when none matches, when a required file is
+    empty or not a file, or when the ratings of more than one layout are present (which
+    one was meant is the user's call, not a silent pick).
     """
     if not tf.io.gfile.isdir(data_dir):
+        if tf.io.gfile.exists(data_dir):
+            raise DataError(
+                f"{data_dir!r} is a file, not a folder: give the folder that holds the "
+                "MovieLens files (e.g. ratings.dat and movies.dat)."
+            )
         raise DataError(f"MovieLens data folder {data_dir!r} does not exist.")
-    for layout in LAYOUTS:
-        ratings = _join(data_dir, layout.ratings_file)
-        if not tf.io.gfile.exists(ratings):
-            continue
+    found = [lay for lay in LAYOUTS if tf.io.gfile.exists(_join(data_dir, lay.ratings_file))]
+    if len(found) > 1:
+        names = " and ".join(f"{lay.ratings_file} ({lay.name})" for lay in found)
+        raise DataError(
+            f"{data_dir!r} holds the ratings of {len(found)} layouts, {names}: which one "
+            "should be read? Keep one layout's files in the folder and move the others."
+        )
+    for layout in found:
         for name in (layout.ratings_file, layout.movies_file):
             path = _join(data_dir, name)
             if not tf.io.gfile.exists(path):
@@ -118,11 +162,50 @@ def detect_layout(data_dir: str) -> Layout:
                     f"{data_dir!r} looks like the {layout.name} layout ({layout.ratings_file} "
                     f"found) but {name} is missing."
                 )
+            if tf.io.gfile.isdir(path):
+                raise DataError(f"{path!r} is a folder, not a file.")
             if tf.io.gfile.stat(path).length == 0:
                 raise DataError(f"{path!r} is empty.")
         return layout
     expected = "; ".join(f"{lay.name}: {lay.ratings_file} + {lay.movies_file}" for lay in LAYOUTS)
     raise DataError(f"No MovieLens files found in {data_dir!r}. Expected one of: {expected}.")
+
+
+def _first_line(path: str, limit: int = 1 << 16) -> bytes:
+    """The file's first line (without its BOM), for reading a CSV header."""
+    with tf.io.gfile.GFile(path, "rb") as handle:
+        data, _ = _without_bom(handle.read(limit), "utf-8")
+    return data.split(b"\n", 1)[0].rstrip(b"\r")
+
+
+def header_columns(path: str, expected: tuple[str, ...]) -> tuple[int, ...]:
+    """Where each of ``expected`` is among a CSV file's columns, from its header line.
+
+    A header that names the expected columns in another order is read in that order.
+    Anything else (other names, or no header at all) is a DataError naming the file and
+    the expected columns: a swapped or renamed column must never parse as if in the usual
+    order, and a file without a header must not lose its first line as one.
+    """
+    first = _first_line(path)
+    try:
+        text = first.decode("utf-8")
+    except UnicodeDecodeError:
+        text = first.decode("latin-1")
+    fields = _split(ML_LATEST, text, ",") or []
+    names = [field.strip() for field in fields]
+    wanted = ",".join(expected)
+    lowered = [name.lower() for name in names]
+    if sorted(lowered) == sorted(name.lower() for name in expected):
+        return tuple(lowered.index(name.lower()) for name in expected)
+    if names and all(_decimal(name) is not None for name in names):
+        raise DataError(
+            f"{path} has no header line: it starts with data ({text[:80]!r}). MovieLens CSV "
+            f"files begin with the header {wanted}; add it, naming your columns' order."
+        )
+    raise DataError(
+        f"{path}: the header {text[:120]!r} does not name the expected columns {wanted} "
+        "(any order); rename the columns to these names."
+    )
 
 
 class Rating(NamedTuple):
@@ -148,6 +231,35 @@ class User(NamedTuple):
     age: int
     occupation: str
     zip_prefix: str
+
+
+@dataclasses.dataclass(frozen=True)
+class RatingRules:
+    """What a ratings line must satisfy besides its layout's separators."""
+
+    # Positions in a line of the user id, movie id, rating and timestamp.
+    columns: tuple[int, int, int, int] = (0, 1, 2, 3)
+    min_timestamp: int = limits.DEFAULT_MIN_TIMESTAMP
+    max_timestamp: int = limits.LATEST_TIMESTAMP
+
+
+DEFAULT_RATING_RULES = RatingRules()
+
+
+def rating_rules(
+    data_dir: str,
+    layout: Layout,
+    min_timestamp: int = limits.DEFAULT_MIN_TIMESTAMP,
+    max_timestamp: int | None = None,
+) -> RatingRules:
+    """The rules for this data: column order from a CSV header, and the time window
+    (``max_timestamp`` None: one day after now). Raises DataError for a bad header."""
+    columns = (0, 1, 2, 3)
+    if layout.has_header:
+        columns = header_columns(_join(data_dir, layout.ratings_file), RATING_COLUMNS)
+    if max_timestamp is None:
+        max_timestamp = limits.default_max_timestamp()
+    return RatingRules(columns, min_timestamp, max_timestamp)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -184,7 +296,31 @@ def _not_data(layout: Layout, line: str, line_no: int) -> Reason | None:
     return None
 
 
-def parse_rating(layout: Layout, line: str, line_no: int) -> Rating | Reason:
+def _integer(text: str) -> int | None:
+    """A plain decimal integer (no "1_000", no "1e3", no non-ASCII digits), else None."""
+    text = text.strip()
+    return int(text) if _INTEGER.fullmatch(text) else None
+
+
+def _decimal(text: str) -> float | None:
+    text = text.strip()
+    return float(text) if _DECIMAL.fullmatch(text) else None
+
+
+def _id_reason(value: int) -> Reason | None:
+    """Why ``value`` cannot be a user or movie id, or None when it can."""
+    if not limits.INT64_MIN <= value <= limits.INT64_MAX:
+        return Reason.NOT_INT64
+    if value < limits.MIN_RAW_ID:
+        return Reason.ID_NOT_POSITIVE
+    if value > limits.MAX_RAW_ID:
+        return Reason.ID_TOO_LARGE
+    return None
+
+
+def parse_rating(
+    layout: Layout, line: str, line_no: int, rules: RatingRules = DEFAULT_RATING_RULES
+) -> Rating | Reason:
     """Parses one ratings line; returns the Rating or the reason it was rejected."""
     if reason := _not_data(layout, line, line_no):
         return reason
@@ -193,13 +329,19 @@ def parse_rating(layout: Layout, line: str, line_no: int) -> Rating | Reason:
         return Reason.MALFORMED
     if len(fields) != 4:
         return Reason.WRONG_COLUMN_COUNT
-    try:
-        user_id, movie_id = int(fields[0]), int(fields[1])
-        rating, timestamp = float(fields[2]), int(fields[3])
-    except ValueError:
+    user_at, movie_at, rating_at, timestamp_at = rules.columns
+    user_id, movie_id = _integer(fields[user_at]), _integer(fields[movie_at])
+    rating, timestamp = _decimal(fields[rating_at]), _integer(fields[timestamp_at])
+    if user_id is None or movie_id is None or rating is None or timestamp is None:
         return Reason.NON_NUMERIC
+    if not limits.INT64_MIN <= timestamp <= limits.INT64_MAX:
+        return Reason.NOT_INT64
+    if reason := _id_reason(user_id) or _id_reason(movie_id):
+        return reason
     if not layout.min_rating <= rating <= layout.max_rating:
         return Reason.RATING_OUT_OF_RANGE
+    if not rules.min_timestamp <= timestamp <= rules.max_timestamp:
+        return Reason.TIMESTAMP_OUT_OF_RANGE
     return Rating(user_id, movie_id, rating, timestamp, line_no)
 
 
@@ -208,8 +350,12 @@ def year_from_title(title: str) -> int:
     return int(match.group(1)) if match else 0
 
 
-def parse_movie(layout: Layout, line: str, line_no: int) -> Movie | Reason:
-    """Parses one movie-file line into a Movie (year from the title, else the release date)."""
+def parse_movie(
+    layout: Layout, line: str, line_no: int, columns: tuple[int, int, int] = (0, 1, 2)
+) -> Movie | Reason:
+    """Parses one movie-file record into a Movie (year from the title, else the release
+    date). A CSV record may span lines (a quoted title with a line break); ``columns`` are
+    the positions of movieId, title and genres in a CSV line."""
     if reason := _not_data(layout, line, line_no):
         return reason
     line = line.rstrip("\r\n")
@@ -231,13 +377,19 @@ def parse_movie(layout: Layout, line: str, line_no: int) -> Movie | Reason:
             return Reason.MALFORMED
         if len(fields) != 3:
             return Reason.WRONG_COLUMN_COUNT
+        fields = [fields[i] for i in columns]
         title = fields[1]
+        if "\n" in title:  # a quoted title across lines: one line on the device
+            title = " ".join(part.strip() for part in title.splitlines() if part.strip())
         year = year_from_title(title)
         genres = tuple(g for g in fields[2].split("|") if g and g != NO_GENRES)
-    try:
-        movie_id = int(fields[0])
-    except ValueError:
+    movie_id = _integer(fields[0])
+    if movie_id is None:
         return Reason.NON_NUMERIC
+    if reason := _id_reason(movie_id):
+        return reason
+    if not limits.MIN_YEAR <= year <= limits.MAX_YEAR:
+        return Reason.YEAR_OUT_OF_RANGE
     return Movie(movie_id, title, year, genres)
 
 
@@ -256,31 +408,112 @@ def parse_user(layout: Layout, line: str, line_no: int) -> User | Reason:
         if len(fields) != 5:
             return Reason.WRONG_COLUMN_COUNT
         user, age, gender, occupation, zip_code = fields
-    try:
-        return User(int(user), gender, int(age), occupation, zip_code[:3])
-    except ValueError:
+    user_id, age_years = _integer(user), _integer(age)
+    if user_id is None or age_years is None:
         return Reason.NON_NUMERIC
+    if reason := _id_reason(user_id):
+        return reason
+    if not limits.MIN_AGE <= age_years <= limits.MAX_AGE:
+        return Reason.AGE_OUT_OF_RANGE
+    if gender not in limits.GENDERS:
+        return Reason.UNKNOWN_GENDER
+    return User(user_id, gender, age_years, occupation, zip_code[:3])
 
 
 def read_lines(path: str, encoding: str) -> Iterator[tuple[int, str]]:
     """Yields (1-based line number, text) for a whole small file."""
     with tf.io.gfile.GFile(path, "rb") as handle:
-        data = handle.read()
-    yield from enumerate(_decode_lines(data, encoding), start=1)
+        data, encodings = _without_bom(handle.read(), encoding)
+    yield from enumerate(_decode_lines(data, encodings), start=1)
 
 
-def _decode_lines(data: bytes, encoding: str) -> list[str]:
+def stream_lines(
+    path: str, encoding: str = "utf-8", block_bytes: int = 1 << 20, max_line_bytes: int = 1 << 20
+) -> Iterator[tuple[int, str]]:
+    """Yields (line number, text) of a file of any size, reading it block by block, so a
+    caller that has seen enough can stop early. A "line" longer than ``max_line_bytes`` (no
+    data file has one) is cut there, so memory stays bounded whatever the file holds."""
+    line_no = 0
+    encodings = (encoding,)
+    with tf.io.gfile.GFile(path, "rb") as handle:
+        rest, first = b"", True
+        while block := handle.read(block_bytes):
+            if first:
+                block, encodings = _without_bom(block, encoding)
+                first = False
+            *lines, rest = (rest + block).split(b"\n")
+            if len(rest) > max_line_bytes:
+                lines.append(rest)
+                rest = b""
+            for raw in lines:
+                line_no += 1
+                yield line_no, _decode_line(raw, encodings)
+        if rest:
+            yield line_no + 1, _decode_line(rest, encodings)
+
+
+def _without_bom(data: bytes, encoding: str) -> tuple[bytes, tuple[str, ...]]:
+    """Drops a leading UTF-8 byte-order mark; returns the encodings to try per line.
+
+    A BOM says UTF-8 (an editor that saves one usually saves UTF-8), but a tool may also
+    have put one before a latin-1 file: lines that are not UTF-8 are then read in the
+    layout's own encoding."""
+    if data.startswith(UTF8_BOM):
+        return data[len(UTF8_BOM) :], tuple(dict.fromkeys(("utf-8", encoding)))
+    return data, (encoding,)
+
+
+class Record(NamedTuple):
+    """One record of a file: usually one line; in CSV, a quoted field may add lines."""
+
+    line_no: int
+    text: str
+    continued: list[str]  # the physical lines after the first, already part of ``text``
+
+
+def records(lines: Iterable[tuple[int, str]], quoted: bool) -> Iterator[Record]:
+    """Joins the lines of quoted CSV fields that hold line breaks into one record each.
+
+    An odd number of quote characters leaves a field open (an escaped quote is two). A
+    field still open after MAX_RECORD_LINES lines is a broken line, not a record: that
+    line is judged alone and reading goes on with the next one.
+    """
+    pending = list(lines)
+    index = 0
+    while index < len(pending):
+        line_no, text = pending[index]
+        continued: list[str] = []
+        if quoted and text != UNDECODABLE_LINE:
+            joined = text.rstrip("\r")
+            while joined.count('"') % 2 and len(continued) + 1 < MAX_RECORD_LINES:
+                following = index + len(continued) + 1
+                if following >= len(pending) or pending[following][1] == UNDECODABLE_LINE:
+                    break
+                continued.append(pending[following][1])
+                joined += "\n" + pending[following][1].rstrip("\r")
+            if joined.count('"') % 2:
+                continued = []
+            elif continued:
+                text = joined
+        yield Record(line_no, text, continued)
+        index += 1 + len(continued)
+
+
+def _decode_lines(data: bytes, encodings: tuple[str, ...]) -> list[str]:
     # Decoding per line keeps one undecodable line from failing the whole block.
     lines = data.split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()
-    decoded = []
-    for raw in lines:
+    return [_decode_line(raw, encodings) for raw in lines]
+
+
+def _decode_line(raw: bytes, encodings: tuple[str, ...]) -> str:
+    for encoding in encodings:
         try:
-            decoded.append(raw.decode(encoding))
+            return raw.decode(encoding)
         except UnicodeDecodeError:
-            decoded.append(UNDECODABLE_LINE)
-    return decoded
+            continue
+    return UNDECODABLE_LINE
 
 
 def count_reasons(rejected: dict[str, int], reasons: frozenset[Reason]) -> int:
@@ -313,26 +546,38 @@ class FileReport:
         return dataclasses.asdict(self)
 
 
-def _parse_table(path: str, encoding: str, parse, layout: Layout, key) -> tuple[dict, FileReport]:
+def _parse_table(
+    path: str, encoding: str, parse: Callable, layout: Layout, key: Callable
+) -> tuple[dict, FileReport]:
     report = FileReport(file=path)
-    records: dict = {}
-    for line_no, line in read_lines(path, encoding):
-        report.lines += 1
+    table: dict = {}
+    for record in records(read_lines(path, encoding), quoted=layout is ML_LATEST):
+        line_no, line = record.line_no, record.text
+        report.lines += 1 + len(record.continued)
+        for offset, continued in enumerate(record.continued, start=1):
+            report.reject(Rejection(path, line_no + offset, Reason.CONTINUATION, continued))
         outcome = parse(layout, line, line_no)
         if isinstance(outcome, Reason):
             report.reject(Rejection(path, line_no, outcome, line))
-        elif key(outcome) in records:
+        elif key(outcome) in table:
             report.reject(Rejection(path, line_no, Reason.DUPLICATE, line))
         else:
-            records[key(outcome)] = outcome
+            table[key(outcome)] = outcome
             report.accepted += 1
-    return records, report
+    return table, report
 
 
 def read_movies(data_dir: str, layout: Layout) -> tuple[dict[int, Movie], FileReport]:
-    """Reads the movie file: {movie_id: Movie} and its report (first duplicate id wins)."""
+    """Reads the movie file: {movie_id: Movie} and its report (first duplicate id wins).
+
+    Raises DataError when a CSV movie file's header does not name its columns."""
     path = _join(data_dir, layout.movies_file)
-    return _parse_table(path, layout.movies_encoding, parse_movie, layout, lambda m: m.movie_id)
+    columns = header_columns(path, MOVIE_COLUMNS) if layout.has_header else (0, 1, 2)
+
+    def parse(layout: Layout, line: str, line_no: int) -> Movie | Reason:
+        return parse_movie(layout, line, line_no, columns)
+
+    return _parse_table(path, layout.movies_encoding, parse, layout, lambda m: m.movie_id)
 
 
 def input_files(data_dir: str, layout: Layout) -> dict[str, str]:
@@ -414,4 +659,5 @@ def read_chunk(chunk: Chunk, encoding: str = "utf-8") -> Iterable[tuple[int, str
     with tf.io.gfile.GFile(chunk.path, "rb") as handle:
         handle.seek(chunk.start)
         data = handle.read(chunk.end - chunk.start)
-    return enumerate(_decode_lines(data, encoding), start=chunk.first_line_no)
+    data, encodings = _without_bom(data, encoding) if chunk.start == 0 else (data, (encoding,))
+    return enumerate(_decode_lines(data, encodings), start=chunk.first_line_no)

@@ -6,6 +6,10 @@ Every line's outcome is counted (Beam counters and ``ingest_report.json`` in the
 artifact), and a run whose share of invalid lines exceeds ``max_bad_fraction`` fails with
 one message naming the file, line and reason. The size and SHA-256 of each input file go
 into the report and the Examples artifact's custom properties, for lineage.
+
+TFX deletes a failed execution's output folder, so the report is also kept beside it
+(``ingest_record.kept_report_path``): when ingest fails, the counts so far are where the
+error message says.
 """
 
 from __future__ import annotations
@@ -25,10 +29,14 @@ from tfx.components.util import examples_utils
 from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils, standard_component_specs
 
-from components.data_formats import movielens
+from components.data_formats import limits, movielens
 from components.data_formats.movielens import Reason
 from components.example_gen import timelines
-from components.example_gen.ingest_record import REPORT_FILE, input_file_property
+from components.example_gen.ingest_record import (
+    REPORT_FILE,
+    input_file_property,
+    kept_report_path,
+)
 
 _COUNTER_NAMESPACE = "MovieLensExampleGen"
 
@@ -39,6 +47,10 @@ class IngestSettings:
 
     examples: timelines.ExampleSettings
     max_bad_fraction: float = 0.01
+    # Ratings outside this window (Unix seconds) are rejected; None: one day after ingest,
+    # resolved when ExampleGen runs so that the setting (and TFX's cache key) stays fixed.
+    min_timestamp: int = limits.DEFAULT_MIN_TIMESTAMP
+    max_timestamp: int | None = None
     # Small enough that both workers get several chunks of a 24 MB ML-1M ratings file.
     chunk_bytes: int = 2 << 20
 
@@ -61,6 +73,8 @@ def _typed(cls, values: dict[str, Any]):
     """Builds a settings dataclass from JSON values (a Struct keeps every number as a double)."""
     kwargs = {}
     for field in dataclasses.fields(cls):
+        if field.name not in values:  # settings recorded before the field existed
+            continue
         value = values[field.name]
         if field.type in ("int", "int | None") and value is not None:
             value = int(value)
@@ -83,8 +97,11 @@ def _counter(name: str) -> beam.metrics.metricbase.Counter:
 class _ParseChunk(beam.DoFn):
     """Parses one chunk of the ratings file; groups accepted ratings by user."""
 
-    def __init__(self, layout: movielens.Layout, movie_ids: frozenset[int]):
+    def __init__(
+        self, layout: movielens.Layout, rules: movielens.RatingRules, movie_ids: frozenset[int]
+    ):
         self._layout = layout
+        self._rules = rules
         self._movie_ids = movie_ids
 
     def process(self, chunk: movielens.Chunk):
@@ -94,7 +111,7 @@ class _ParseChunk(beam.DoFn):
         lines = 0
         for line_no, line in movielens.read_chunk(chunk):
             lines += 1
-            outcome = movielens.parse_rating(self._layout, line, line_no)
+            outcome = movielens.parse_rating(self._layout, line, line_no, self._rules)
             if isinstance(outcome, movielens.Rating) and outcome.movie_id not in self._movie_ids:
                 outcome = Reason.UNKNOWN_MOVIE
             if isinstance(outcome, Reason):
@@ -224,6 +241,9 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
         data_dir = exec_properties[standard_component_specs.INPUT_BASE_KEY]
         settings = settings_from_exec_properties(exec_properties)
         layout = movielens.detect_layout(data_dir)
+        rules = movielens.rating_rules(
+            data_dir, layout, settings.min_timestamp, settings.max_timestamp
+        )
         movies, movie_report = movielens.read_movies(data_dir, layout)
         users, user_report = movielens.read_users(data_dir, layout)
         ratings_path = data_dir.rstrip("/") + "/" + layout.ratings_file
@@ -241,7 +261,7 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
             | "PlanChunks" >> beam.FlatMap(movielens.plan_chunks, settings.chunk_bytes)
             | "SpreadChunks" >> beam.Reshuffle()
             | "ParseChunks"
-            >> beam.ParDo(_ParseChunk(layout, frozenset(movies))).with_outputs(
+            >> beam.ParDo(_ParseChunk(layout, rules, frozenset(movies))).with_outputs(
                 "report", main="ratings"
             )
         )
@@ -274,6 +294,12 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
             "movies": movie_report.to_json(),
             "users": user_report.to_json() if user_report else None,
             "settings": dataclasses.asdict(settings),
+            "timestamp_window": {
+                "min": rules.min_timestamp,
+                "max": rules.max_timestamp,
+                "min_utc": limits.iso_date(rules.min_timestamp),
+                "max_utc": limits.iso_date(rules.max_timestamp),
+            },
         }
         _ = (
             (parsed.report, built.report, emitted.report)
@@ -296,6 +322,17 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
         self._log_startup(input_dict, output_dict, exec_properties)
         examples.split_names = artifact_utils.encode_split_names(list(timelines.SPLITS))
         self._report_path = os.path.join(examples.uri, REPORT_FILE)
+        kept = kept_report_path(examples.uri)
+        try:
+            report = self._ingest(examples, exec_properties)
+        except movielens.DataError as error:
+            _keep_report(self._report_path, kept, exec_properties, str(error))
+            raise IngestError(f"{error} Ingest report: {kept}", kept) from error
+        _keep_report(self._report_path, kept, exec_properties, None)
+        logging.info("MovieLens ingest report:\n%s", summarize(report).text)
+
+    def _ingest(self, examples, exec_properties) -> dict[str, Any]:
+        """Writes the splits and the report, records the counts in MLMD, checks them."""
         settings = settings_from_exec_properties(exec_properties)
         with self._make_beam_pipeline() as pipeline:
             for split, records in self.GenerateExamplesByBeam(pipeline, exec_properties).items():
@@ -312,9 +349,7 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
         )
         with tf.io.gfile.GFile(self._report_path) as handle:
             report = json.load(handle)
-        summary = summarize(report)
-        logging.info("MovieLens ingest report:\n%s", summary.text)
-        for key, value in summary.properties.items():
+        for key, value in summarize(report).properties.items():
             examples.set_int_custom_property(key, value)
         for key, value in input_file_properties(report).items():
             if isinstance(value, int):
@@ -322,6 +357,31 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
             else:
                 examples.set_string_custom_property(key, value)
         check_bad_lines(report, settings.max_bad_fraction)
+        return report
+
+
+class IngestError(movielens.DataError):
+    """ExampleGen failed on its data; ``report_path`` is the ingest report kept for it."""
+
+    def __init__(self, message: str, report_path: str):
+        super().__init__(message)
+        self.report_path = report_path
+
+
+def _keep_report(
+    report_path: str, kept: str, exec_properties: dict[str, Any], error: str | None
+) -> None:
+    """Copies the report (or, when ingest failed before counting, what is known) to where
+    TFX does not delete it, with the error that ended ingest."""
+    if tf.io.gfile.exists(report_path):
+        with tf.io.gfile.GFile(report_path) as handle:
+            report = json.load(handle)
+    else:
+        report = {"data_dir": exec_properties[standard_component_specs.INPUT_BASE_KEY]}
+    report["error"] = error
+    tf.io.gfile.makedirs(os.path.dirname(kept))
+    with tf.io.gfile.GFile(kept, "w") as handle:
+        json.dump(report, handle, indent=2, sort_keys=True)
 
 
 @dataclasses.dataclass
@@ -365,25 +425,35 @@ def input_file_properties(report: dict[str, Any]) -> dict[str, str | int]:
     return properties
 
 
+def check_file(section: dict[str, Any], max_bad_fraction: float) -> None:
+    """Fails when a file's share of invalid lines (a FileReport as JSON) is over the limit."""
+    rejected = section["rejected"]
+    invalid = movielens.count_reasons(rejected, movielens.INVALID_REASONS)
+    data_lines = section["lines"] - movielens.count_reasons(rejected, movielens.SKIPPED_REASONS)
+    if data_lines and invalid / data_lines > max_bad_fraction:
+        first = "; ".join(
+            section["first_rejections"][r]
+            for r in sorted(section["first_rejections"])
+            if Reason(r) in movielens.INVALID_REASONS
+        )
+        raise movielens.DataError(
+            f"{section['file']}: {invalid} of {data_lines} lines are invalid "
+            f"({invalid / data_lines:.1%} > max_bad_fraction {max_bad_fraction:.1%}). "
+            f"First of each kind: {first}"
+        )
+
+
 def check_bad_lines(report: dict[str, Any], max_bad_fraction: float) -> None:
     """Fails when a file's invalid share is over the limit or nothing usable remains."""
     for section in _file_sections(report):
-        rejected = section["rejected"]
-        invalid = movielens.count_reasons(rejected, movielens.INVALID_REASONS)
-        data_lines = section["lines"] - movielens.count_reasons(rejected, movielens.SKIPPED_REASONS)
-        if data_lines and invalid / data_lines > max_bad_fraction:
-            first = "; ".join(
-                section["first_rejections"][r]
-                for r in sorted(section["first_rejections"])
-                if Reason(r) in movielens.INVALID_REASONS
-            )
-            raise movielens.DataError(
-                f"{section['file']}: {invalid} of {data_lines} lines are invalid "
-                f"({invalid / data_lines:.1%} > max_bad_fraction {max_bad_fraction:.1%}). "
-                f"First of each kind: {first}"
-            )
+        check_file(section, max_bad_fraction)
     if not sum(report["examples"].values()):
+        ratings = report["ratings"]
+        rejected = ratings["rejected"]
+        filtered = ratings["accepted"] + rejected.get(Reason.SHORT_TIMELINE.value, 0)
+        valid = filtered + rejected.get(Reason.BELOW_MIN_RATING.value, 0)
+        settings = IngestSettings.from_dict(report["settings"]).examples
         raise movielens.DataError(
-            f"No examples were generated from {report['data_dir']}: no user has at least "
-            f"{report['settings']['examples']['min_timeline_length']} usable ratings."
+            "No examples: "
+            + timelines.no_examples_message(ratings["file"], valid, filtered, None, settings)
         )

@@ -101,6 +101,31 @@ def build_timeline(
     return Timeline(user_id, kept), outcomes
 
 
+def no_examples_message(
+    source: str, valid: int, at_min_rating: int, longest: int | None, settings: ExampleSettings
+) -> str:
+    """Why ``source`` yields no example, naming the setting that left nothing.
+
+    ``valid``: ratings that passed every check; ``at_min_rating``: those of them at or above
+    ``--min-rating`` (first rating of a user and movie only); ``longest``: the most such
+    ratings any user has, when known.
+    """
+    needed = max(settings.min_timeline_length, 2)
+    if not valid:
+        return f"{source} holds no valid rating, so no example can be made."
+    if not at_min_rating:
+        return (
+            f"every one of the {valid} valid ratings in {source} is below --min-rating "
+            f"{settings.min_rating:g}: lower it to keep some."
+        )
+    most = "" if longest is None else f"; the most any user has is {longest}"
+    return (
+        f"no user in {source} has {needed} ratings at or above --min-rating "
+        f"{settings.min_rating:g} (--min-timeline-length {settings.min_timeline_length})"
+        f"{most}: lower --min-timeline-length or --min-rating."
+    )
+
+
 def _unit_hash(seed: int, user_id: int, position: int) -> float:
     digest = hashlib.blake2b(struct.pack("<qqq", seed, user_id, position), digest_size=8).digest()
     return int.from_bytes(digest, "little") / 2**64

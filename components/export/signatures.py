@@ -26,7 +26,7 @@ TOP_IDS = "top_prediction_ids"
 TOP_SCORES = "top_prediction_scores"
 ON_DEVICE_SIGNATURES = ("recommend", "recommend_unseen")
 # Raw ids above this have no gather-table entry of their own and map to the OOV row.
-_MAX_TABLE_SIZE = 4_000_000
+_MAX_TABLE_SIZE = ids.MAX_TABLE_SIZE
 
 
 def raw_to_row_table(vocabulary: list[bytes]) -> np.ndarray:

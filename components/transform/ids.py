@@ -7,6 +7,16 @@ every out-of-vocabulary value, so a table for a vocabulary of V entries has V + 
 PADDING = 0
 FIRST_VOCAB_ROW = 1
 
+# The one limit on raw ids (movie and user ids as the files give them), defined here once.
+# The on-device signatures map raw ids with dense int32 gather tables of ``max id + 1`` rows
+# (4M rows = 16 MB, far within int32), so a larger id would only fail at export, after a
+# whole run: ingest rejects it as it reads the line (components/data_formats/limits.py),
+# the schema's id domains say the same, and the exporter checks again. No TensorFlow here.
+MAX_TABLE_SIZE = 4_000_000
+# Raw ids are 1..MAX_RAW_ID: 0 is padding, and the table has one row per id 0..MAX_RAW_ID.
+MIN_RAW_ID = 1
+MAX_RAW_ID = MAX_TABLE_SIZE - 1
+
 
 def oov_row(vocab_size: int) -> int:
     return vocab_size + 1

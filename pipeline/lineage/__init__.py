@@ -26,12 +26,16 @@ nodes, one edge per event), or svg/png rendered by Graphviz's ``dot`` into ``--o
 RUN is a run id as ``runs`` prints it (TFX's pipeline_run timestamp, or a unique prefix of
 it), an index in ``runs`` (1 = the oldest), ``latest`` or ``previous``. The store is opened
 read-only. A missing or empty store, an unknown id, or a run still in progress prints
-``error: ...`` and exits with status 2.
+``error: ...`` and exits with status 2 (``--debug`` shows the traceback instead).
+
+A run whose process died (killed, out of memory) is ``abandoned``, not in progress: the
+local runner records its process on the run, and its unfinished executions are shown as
+FAILED with the reason (the next local run marks them so in the store).
 
 JSON output:
 
 * runs: {metadata, runs: [{run, index, pipeline, status, started, finished, duration_s,
-  pushed_version, components: [EXECUTION]}]}, where an EXECUTION is {component,
+  pushed_version, abandoned, components: [EXECUTION]}]}, where an EXECUTION is {component,
   component_class, execution_id, state, cached, run, started, finished, duration_s}
 * model: {pushed_model: {artifact_id, version, path, run, run_index}, data_files: [{role,
   path, bytes, sha256, lines, accepted, rejected}], steps: [EXECUTION + {reused_by, inputs,

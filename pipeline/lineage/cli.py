@@ -9,7 +9,7 @@ import os
 import sys
 from typing import Any
 
-from pipeline import configs
+from pipeline import cli_errors, configs
 from pipeline.lineage import diff, graph, model, render, runs, store
 
 FORMATS = ("text", "json", "dot", "svg", "png")
@@ -38,6 +38,12 @@ def _common_options() -> argparse.ArgumentParser:
     )
     common.add_argument(
         "--out", default=argparse.SUPPRESS, help="write to this file (required for svg/png)"
+    )
+    common.add_argument(
+        cli_errors.DEBUG_FLAG,
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show the Python traceback of an error instead of its one-line message",
     )
     return common
 
@@ -80,6 +86,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args = parser.parse_args(argv)
     args.format = getattr(args, "format", "text")
     args.out = getattr(args, "out", None)
+    args.debug = getattr(args, "debug", False)
     output_dir = getattr(args, "output_dir", os.environ.get("RECS_OUTPUT_DIR", configs.OUTPUT_DIR))
     args.metadata = getattr(args, "metadata", None) or configs.metadata_path(output_dir)
     return args
@@ -153,7 +160,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
         run(args)
-    except store.LineageError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    except (store.LineageError, OSError) as error:
+        return cli_errors.fail(error, args.debug)
     return 0

@@ -44,6 +44,8 @@ def runs_text(summaries: list[dict[str, Any]]) -> str:
             f"run {run['index']}  {run['run']}  {run['status']}  {run['started']} -> "
             f"{run['finished'] or 'now'}  ({_seconds(run['duration_s'])})  {pushed}"
         )
+        if run.get("abandoned"):
+            lines.append(f"    {run['abandoned']}")
         rows = [["execution", "component", "state", "cached", "duration"]]
         rows += [
             [

@@ -15,11 +15,14 @@ RUN_HELP = (
 
 
 def status(snapshot: Snapshot, run: Run) -> str:
-    """running, failed, canceled, or complete (every execution finished or cached)."""
+    """running, abandoned (its process died), failed, canceled, or complete (every
+    execution finished or cached)."""
     executions = snapshot.run_executions(run)
     states = {e.state for e in executions}
     if any(e.active for e in executions):
         return "running"
+    if run.abandoned:
+        return "abandoned"
     if "FAILED" in states:
         return "failed"
     if "CANCELED" in states:
@@ -85,6 +88,7 @@ def summary(snapshot: Snapshot, run: Run) -> dict[str, Any]:
         "finished": iso_time(finished) if done else None,
         "duration_s": (finished - started) / 1000 if done else None,
         "pushed_version": pushed_version(snapshot, run),
+        "abandoned": run.abandoned,
         "components": [e.brief() for e in sorted(executions, key=lambda e: e.id)],
     }
 

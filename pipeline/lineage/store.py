@@ -17,6 +17,8 @@ from ml_metadata import errors
 from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
+from pipeline.lineage import liveness
+
 # Execution states (names of metadata_store_pb2.Execution.State).
 CACHED = "CACHED"
 ACTIVE_STATES = frozenset({"NEW", "RUNNING"})
@@ -123,6 +125,8 @@ class Run:
     index: int  # 1 = the oldest run in the store
     pipeline: str
     execution_ids: list[int]
+    # Why the run's process is gone while executions were unfinished (liveness), if it is.
+    abandoned: str | None = None
 
     @property
     def label(self) -> str:
@@ -151,6 +155,7 @@ class Snapshot:
             )
             for e in store.get_executions()
         }
+        self._apply_abandoned(store)
         artifact_types = {t.id: t.name for t in store.get_artifact_types()}
         self.artifacts = {
             a.id: Artifact(
@@ -189,6 +194,30 @@ class Snapshot:
             executions = sorted(e.id for e in store.get_executions_by_context(context.id))
             runs.append(Run(context.name, index, pipeline, executions))
         return runs
+
+    def _apply_abandoned(self, store: metadata_store.MetadataStore) -> None:
+        """Shows runs whose process died as abandoned: those the next local run already
+        marked, and (in memory only: lineage never writes) those not marked yet."""
+        pending = liveness.abandoned_runs(store)
+        contexts = {c.name: c.id for c in store.get_contexts_by_type(RUN_CONTEXT)}
+        for run in self.runs:
+            executions = self.run_executions(run)
+            marked = [
+                e.properties[liveness.ABANDONED_REASON]
+                for e in executions
+                if liveness.ABANDONED_REASON in e.properties
+            ]
+            reason = pending.get(contexts.get(run.name, -1))
+            if reason:
+                for execution in executions:
+                    if execution.active:
+                        execution.state = "FAILED"
+                        execution.properties[liveness.ABANDONED_REASON] = (
+                            f"abandoned: {reason} (not yet marked in the store)"
+                        )
+                run.abandoned = f"abandoned: {reason}"
+            elif marked:
+                run.abandoned = marked[0]
 
     @staticmethod
     def _components(store: metadata_store.MetadataStore) -> dict[int, str]:

@@ -1,0 +1,178 @@
+"""Checks made before any component runs, for what would otherwise fail minutes or hours in.
+
+* The data: a folder (not a file) with one MovieLens layout, readable files, CSV headers that
+  name the expected columns, and at least one user left with enough ratings after
+  ``--min-rating`` and ``--min-timeline-length``. That last check reads ratings only until
+  one user qualifies (a few lines for real data) and names the filter that empties it.
+* The output folder: creatable, writable, with free space for an estimate of the run.
+
+Nothing is created: the output folder is probed with a temporary file in its nearest
+existing ancestor. Every failure is a PreflightError or a DataError with one sentence.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import tempfile
+from collections import defaultdict
+
+from components.data_formats import movielens
+from components.example_gen import timelines
+from components.example_gen.executor import IngestSettings, check_file
+from pipeline import cli_errors
+
+# A run's outputs (examples, transformed examples, models, evaluations) were measured at
+# 10-16x the size of the input files on the embedded data, plus a fixed part (schema,
+# models, metadata). The estimate is a floor: a disk under it certainly cannot hold a run.
+OUTPUT_BYTES_PER_INPUT_BYTE = 10
+FIXED_OUTPUT_BYTES = 50 << 20
+
+
+class PreflightError(ValueError):
+    """The run cannot succeed as set up; the message says what to change."""
+
+
+@dataclasses.dataclass(frozen=True)
+class DataFiles:
+    """The data as ExampleGen will read it: layout, files, rating rules, movies, size."""
+
+    data_dir: str
+    layout: movielens.Layout
+    files: dict[str, str]
+    rules: movielens.RatingRules
+    movie_ids: frozenset[int]
+
+    @property
+    def input_bytes(self) -> int:
+        return sum(os.path.getsize(path) for path in self.files.values())
+
+
+def inspect_data(data_dir: str, settings: IngestSettings) -> DataFiles:
+    """The layout, readable files, CSV headers, and the movies and users files' share of
+    invalid lines (cheap: those files are small, and ratings are not read yet).
+
+    Raises DataError or PreflightError."""
+    layout = movielens.detect_layout(data_dir)
+    files = movielens.input_files(data_dir, layout)
+    for path in files.values():
+        _check_readable(path)
+    rules = movielens.rating_rules(data_dir, layout, settings.min_timestamp, settings.max_timestamp)
+    movies, movie_report = movielens.read_movies(data_dir, layout)
+    _, user_report = movielens.read_users(data_dir, layout)
+    for report in (movie_report, user_report):
+        if report is not None:
+            check_file(report.to_json(), settings.max_bad_fraction)
+    return DataFiles(data_dir, layout, files, rules, frozenset(movies))
+
+
+def check_examples_possible(data: DataFiles, settings: IngestSettings) -> None:
+    """Raises DataError unless some user keeps enough ratings to make examples."""
+    _check_examples_possible(
+        data.files["ratings"], data.layout, data.rules, data.movie_ids, settings
+    )
+
+
+def _check_readable(path: str) -> None:
+    try:
+        with open(path, "rb") as handle:
+            handle.read(1)
+    except OSError as error:
+        raise PreflightError(f"cannot read {path}: {cli_errors.message(error)}") from None
+
+
+def _check_examples_possible(
+    path: str,
+    layout: movielens.Layout,
+    rules: movielens.RatingRules,
+    movie_ids: frozenset[int],
+    settings: IngestSettings,
+) -> None:
+    """Reads ratings until one user has enough of them to make examples, as ExampleGen
+    would count them (valid, known movie, first rating of a movie, at --min-rating)."""
+    examples = settings.examples
+    needed = max(examples.min_timeline_length, 2)
+    seen: dict[int, set[int]] = defaultdict(set)
+    kept: dict[int, int] = defaultdict(int)
+    data_lines = valid = at_min_rating = 0
+    first_rejection = ""
+    for line_no, line in movielens.stream_lines(path):
+        outcome = movielens.parse_rating(layout, line, line_no, rules)
+        if isinstance(outcome, movielens.Rating) and outcome.movie_id not in movie_ids:
+            outcome = movielens.Reason.UNKNOWN_MOVIE
+        if isinstance(outcome, movielens.Reason):
+            if outcome not in movielens.SKIPPED_REASONS:
+                data_lines += 1
+                first_rejection = (
+                    first_rejection or movielens.Rejection(path, line_no, outcome, line).describe()
+                )
+            continue
+        data_lines += 1
+        if outcome.movie_id in seen[outcome.user_id]:
+            continue
+        valid += 1
+        seen[outcome.user_id].add(outcome.movie_id)
+        if outcome.rating >= examples.min_rating:
+            at_min_rating += 1
+            kept[outcome.user_id] += 1
+            if kept[outcome.user_id] >= needed:
+                return
+    if not data_lines:
+        raise movielens.DataError(f"{path} holds no ratings (only a header or blank lines).")
+    if not valid:
+        raise movielens.DataError(
+            f"none of the {data_lines} ratings in {path} is valid; the first: {first_rejection}"
+        )
+    longest = max(kept.values(), default=0)
+    raise movielens.DataError(
+        "No examples: "
+        + timelines.no_examples_message(path, valid, at_min_rating, longest, examples)
+    )
+
+
+def estimated_output_bytes(input_bytes: int) -> int:
+    return OUTPUT_BYTES_PER_INPUT_BYTE * input_bytes + FIXED_OUTPUT_BYTES
+
+
+def check_output(output_dir: str, input_bytes: int) -> None:
+    """Raises PreflightError unless ``output_dir`` can be created, written and hold a run."""
+    existing = _nearest_existing(output_dir)
+    if not os.path.isdir(existing):
+        raise PreflightError(
+            f"cannot create the output folder {output_dir}: {existing} is a file, not a folder."
+        )
+    try:
+        with tempfile.TemporaryFile(dir=existing, prefix=".recs-preflight-"):
+            pass
+    except OSError as error:
+        where = "write in" if existing == output_dir else f"create {output_dir} in"
+        raise PreflightError(
+            f"cannot {where} {existing}: {cli_errors.message(error)}; choose another --output-dir"
+        ) from None
+    free = shutil.disk_usage(existing).free
+    needed = estimated_output_bytes(input_bytes)
+    if free < needed:
+        raise PreflightError(
+            f"not enough free space for {output_dir}: {_size(free)} free, and a run on "
+            f"{_size(input_bytes)} of input files needs about {_size(needed)}; free some "
+            "space or choose another --output-dir."
+        )
+
+
+def _nearest_existing(path: str) -> str:
+    """``path`` or its closest ancestor that exists."""
+    path = os.path.abspath(path)
+    while not os.path.exists(path):
+        parent = os.path.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    return path
+
+
+def _size(num_bytes: int) -> str:
+    for unit, scale in (("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20)):
+        if num_bytes >= scale:
+            return f"{num_bytes / scale:.1f} {unit}"
+    return f"{num_bytes / 1024:.1f} KiB"
