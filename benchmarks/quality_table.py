@@ -21,8 +21,8 @@ def layout(model: str) -> str:
 
 def describe(row: dict) -> str:
     """A model's row label: the run name plus the settings that differ between runs."""
-    if "hparams" not in row:
-        return row["model"]
+    if not isinstance(row.get("hparams"), dict):  # baselines; pipeline runs list their flags
+        return row["model"] + "".join(f", {flag}" for flag in row.get("hparams") or [])
     hparams = row["hparams"]
     parts = [row["model"], f"{hparams['epochs']} epochs"]
     if layout(row["model"]) == "sequences":
@@ -34,6 +34,12 @@ def describe(row: dict) -> str:
 def training(row: dict) -> str:
     if "train_seconds" not in row:
         return ""
+    if "epochs_trained" in row:  # a run of the pipeline (early stopping)
+        return (
+            f"{row['train_seconds']:.0f} s, {row['epochs_trained']} epochs (best "
+            f"{row['best_epoch']}), pipeline {row['pipeline_seconds']:.0f} s, "
+            f"{row['peak_memory_gib']:.1f} GiB"
+        )
     unit = "positions" if layout(row["model"]) == "sequences" else "ex"
     rate = row["examples_per_second"] / 1000
     return f"{row['train_seconds']:.0f} s, {rate:.1f}k {unit}/s, {row['peak_memory_gib']:.1f} GiB"

@@ -15,7 +15,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x63onfigs/input_config.proto\x12\rondevice_recs\"\xa8\x01\n\x07\x46\x65\x61ture\x12\x14\n\x0c\x66\x65\x61ture_name\x18\x01 \x01(\t\x12\x30\n\x0c\x66\x65\x61ture_type\x18\x02 \x01(\x0e\x32\x1a.ondevice_recs.FeatureType\x12\x12\n\nvocab_name\x18\x03 \x01(\t\x12\x12\n\nvocab_size\x18\x04 \x01(\x03\x12\x15\n\rembedding_dim\x18\x05 \x01(\x03\x12\x16\n\x0e\x66\x65\x61ture_length\x18\x06 \x01(\x03\"j\n\x0c\x46\x65\x61tureGroup\x12(\n\x08\x66\x65\x61tures\x18\x01 \x03(\x0b\x32\x16.ondevice_recs.Feature\x12\x30\n\x0c\x65ncoder_type\x18\x02 \x01(\x0e\x32\x1a.ondevice_recs.EncoderType\"\xb6\x01\n\x0bInputConfig\x12:\n\x15global_feature_groups\x18\x01 \x03(\x0b\x32\x1b.ondevice_recs.FeatureGroup\x12<\n\x17\x61\x63tivity_feature_groups\x18\x02 \x03(\x0b\x32\x1b.ondevice_recs.FeatureGroup\x12-\n\rlabel_feature\x18\x03 \x01(\x0b\x32\x16.ondevice_recs.Feature*K\n\x0b\x46\x65\x61tureType\x12\x1c\n\x18\x46\x45\x41TURE_TYPE_UNSPECIFIED\x10\x00\x12\n\n\x06STRING\x10\x01\x12\x07\n\x03INT\x10\x02\x12\t\n\x05\x46LOAT\x10\x03*X\n\x0b\x45ncoderType\x12\x1c\n\x18\x45NCODER_TYPE_UNSPECIFIED\x10\x00\x12\x07\n\x03\x42OW\x10\x01\x12\x07\n\x03\x43NN\x10\x02\x12\x08\n\x04LSTM\x10\x03\x12\x0f\n\x0bTRANSFORMER\x10\x04\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x63onfigs/input_config.proto\x12\rondevice_recs\"\xa8\x01\n\x07\x46\x65\x61ture\x12\x14\n\x0c\x66\x65\x61ture_name\x18\x01 \x01(\t\x12\x30\n\x0c\x66\x65\x61ture_type\x18\x02 \x01(\x0e\x32\x1a.ondevice_recs.FeatureType\x12\x12\n\nvocab_name\x18\x03 \x01(\t\x12\x12\n\nvocab_size\x18\x04 \x01(\x03\x12\x15\n\rembedding_dim\x18\x05 \x01(\x03\x12\x16\n\x0e\x66\x65\x61ture_length\x18\x06 \x01(\x03\"j\n\x0c\x46\x65\x61tureGroup\x12(\n\x08\x66\x65\x61tures\x18\x01 \x03(\x0b\x32\x16.ondevice_recs.Feature\x12\x30\n\x0c\x65ncoder_type\x18\x02 \x01(\x0e\x32\x1a.ondevice_recs.EncoderType\"\xd6\x01\n\x0bInputConfig\x12:\n\x15global_feature_groups\x18\x01 \x03(\x0b\x32\x1b.ondevice_recs.FeatureGroup\x12<\n\x17\x61\x63tivity_feature_groups\x18\x02 \x03(\x0b\x32\x1b.ondevice_recs.FeatureGroup\x12-\n\rlabel_feature\x18\x03 \x01(\x0b\x32\x16.ondevice_recs.Feature\x12\x1e\n\x16\x65xcluded_movies_length\x18\x04 \x01(\x03*K\n\x0b\x46\x65\x61tureType\x12\x1c\n\x18\x46\x45\x41TURE_TYPE_UNSPECIFIED\x10\x00\x12\n\n\x06STRING\x10\x01\x12\x07\n\x03INT\x10\x02\x12\t\n\x05\x46LOAT\x10\x03*X\n\x0b\x45ncoderType\x12\x1c\n\x18\x45NCODER_TYPE_UNSPECIFIED\x10\x00\x12\x07\n\x03\x42OW\x10\x01\x12\x07\n\x03\x43NN\x10\x02\x12\x08\n\x04LSTM\x10\x03\x12\x0f\n\x0bTRANSFORMER\x10\x04\x62\x06proto3')
 
 _FEATURETYPE = DESCRIPTOR.enum_types_by_name['FeatureType']
 FeatureType = enum_type_wrapper.EnumTypeWrapper(_FEATURETYPE)
@@ -59,14 +59,14 @@ _sym_db.RegisterMessage(InputConfig)
 if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
-  _FEATURETYPE._serialized_start=509
-  _FEATURETYPE._serialized_end=584
-  _ENCODERTYPE._serialized_start=586
-  _ENCODERTYPE._serialized_end=674
+  _FEATURETYPE._serialized_start=541
+  _FEATURETYPE._serialized_end=616
+  _ENCODERTYPE._serialized_start=618
+  _ENCODERTYPE._serialized_end=706
   _FEATURE._serialized_start=46
   _FEATURE._serialized_end=214
   _FEATUREGROUP._serialized_start=216
   _FEATUREGROUP._serialized_end=322
   _INPUTCONFIG._serialized_start=325
-  _INPUTCONFIG._serialized_end=507
+  _INPUTCONFIG._serialized_end=539
 # @@protoc_insertion_point(module_scope)

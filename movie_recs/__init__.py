@@ -8,9 +8,9 @@ container entry point imports that title as a class path. A type named
 sits at the repository root (``/pipeline`` in the image, on its ``PYTHONPATH``) and
 ``kubeflow/Dockerfile`` copies it.
 
-Every custom type's ``TYPE_NAME`` is ``movie_recs.<ClassName>`` and its class lives (or is
-re-exported) here; ``tests/test_kubeflow.py`` checks that every custom type a compiled job
-names can be imported in the image.
+Every custom type's ``TYPE_NAME`` is ``movie_recs.<ClassName>`` and its class lives here;
+``tests/test_kubeflow.py`` checks that every custom type a compiled job names can be
+imported in the image.
 """
 
 import components  # noqa: F401  (selects Keras 2 before tfx.types imports TensorFlow)
@@ -19,7 +19,16 @@ import components  # noqa: F401  (selects Keras 2 before tfx.types imports Tenso
 from tfx import types
 
 
+class Baselines(types.Artifact):
+    """Popularity and first-order Markov fitted on the training split (baselines.npz), and
+    their quality on the eval and test splits (metrics.json)."""
+
+    TYPE_NAME = "movie_recs.Baselines"
+
+
 class EvaluationReport(types.Artifact):
-    """The Evaluator's result as a person reads it (summary.txt, report.html)."""
+    """The quality report a person reads: summary.txt, report.html, quality.png and
+    metrics.json (the test split's figures for the model, the latest blessed model and the
+    baselines; the gate's rules and verdict)."""
 
     TYPE_NAME = "movie_recs.EvaluationReport"

@@ -12,7 +12,7 @@ PIPELINE_NAME = "movie-recs"
 DATA_DIR = os.path.join(REPO_ROOT, "data", "ml-latest-small")
 # Everything a run writes: pipeline root, ML Metadata, pushed models (git-ignored).
 OUTPUT_DIR = os.path.join(REPO_ROOT, "outputs")
-INPUT_CONFIG = os.path.join(REPO_ROOT, "configs", "cnn_id.pbtxt")
+INPUT_CONFIG = os.path.join(REPO_ROOT, "configs", "transformer_id.pbtxt")
 SCHEMA_DIR = os.path.join(REPO_ROOT, "schema")
 
 # Module code is referenced by dotted path, so no wheel is built for it (Kubeflow images

@@ -195,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Trained model (SavedModel with on-device signatures): {model}")
     if args.until:
         print(f"Stopped after {args.until} (--until): this run pushes no model.")
-    else:
+    elif _print_quality(output_dir, runner.run_id):
         _print_pushed(output_dir)
     return 0
 
@@ -216,19 +216,29 @@ def _print_ingest_summary(output_dir: str, run_id: str | None, kept: str | None)
         print(f"\nIngest ({path}):\n  " + summary.replace("\n", "\n  "))
 
 
+def _print_quality(output_dir: str, run_id: str) -> bool:
+    """The run's quality report: gate verdict and test-split figures; False if it has none."""
+    from components.evaluation import report
+
+    artifact = metadata.run_artifact(output_dir, run_id, "QualityReport", "report")
+    if artifact is None:
+        return False
+    print(report.summary_block(report.read(artifact.uri)))
+    print(f"Full report: {os.path.join(artifact.uri, report.HTML_FILE)}")
+    return True
+
+
 def _print_pushed(output_dir: str) -> None:
-    """Where the pushed TFLite model is, its size and metrics, and a sample recommendation."""
+    """Where the pushed TFLite model is, its size, and a sample recommendation."""
     from pipeline import recommend
 
     try:
         recommender = recommend.Recommender(output_dir)
     except recommend.RecommendError:
-        print("No TFLite model was pushed (the model was not blessed).")
+        print("No TFLite model has been pushed to this output folder yet.")
         return
     size = os.path.getsize(recommender.model_path)
-    metrics = recommender.sidecar["metrics"]
     print(f"Pushed TFLite model: {recommender.model_path} ({size / 2**20:.2f} MiB)")
-    print("Eval metrics: " + ", ".join(f"{k}={v:.4f}" for k, v in sorted(metrics.items())))
     sample = [int(m) for m in list(recommender.movies)[:3]]
     recommend.print_text(recommender, recommender.recommend(sample, 5, include_seen=False))
     print(

@@ -17,7 +17,6 @@ from components.data_formats import limits
 from components.evaluation.eval_config import GateSettings
 from components.example_gen import timelines
 from components.example_gen.executor import IngestSettings
-from components.model import sequence_training
 from components.model.hparams import HParams
 from configs import input_config
 from pipeline import configs
@@ -122,7 +121,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--max-regression",
         type=float,
         default=GateSettings.max_regression,
-        help="bless only if recall@K drops at most this below the baseline",
+        help="bless only if recall@K drops at most this below the latest blessed model",
+    )
+    parser.add_argument(
+        "--min-lift-over-markov",
+        type=float,
+        default=GateSettings.min_lift_over_markov,
+        help="bless only if recall@K beats first-order Markov's by this share (0.05: 5%%)",
+    )
+    parser.add_argument(
+        "--train-minutes",
+        type=float,
+        help="training-time budget (the best epoch so far is kept); same as "
+        "--hparam train_minutes=M",
     )
 
 
@@ -133,7 +144,7 @@ def _time(text: str) -> int:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
-def _hparam(item: str) -> tuple[str, object]:
+def parse_hparam(item: str) -> tuple[str, object]:
     name, _, value = item.partition("=")
     try:
         return name, json.loads(value)
@@ -149,9 +160,11 @@ def settings(args: argparse.Namespace) -> PipelineSettings:
     if args.encoder:
         config_text = input_config.with_encoder(config, args.encoder)
         config = input_config.parse(config_text, f"{args.config} with {args.encoder}")
-    hparams = HParams.from_dict(dict(_hparam(item) for item in args.hparam))
-    if hparams.training_layout == "sequences":
-        sequence_training.check_config(config)
+    values = dict(parse_hparam(item) for item in args.hparam)
+    if args.train_minutes is not None:
+        values["train_minutes"] = args.train_minutes
+    hparams = HParams.from_dict(values)
+    hparams = hparams.for_config(config, gate_k=args.gate_k)
     return PipelineSettings(
         input_config_text=config_text,
         ingest=IngestSettings(
@@ -170,5 +183,6 @@ def settings(args: argparse.Namespace) -> PipelineSettings:
             gate_k=args.gate_k,
             lower_bound=args.recall_lower_bound,
             max_regression=args.max_regression,
+            min_lift_over_markov=args.min_lift_over_markov,
         ),
     )

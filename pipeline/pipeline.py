@@ -6,7 +6,9 @@ from tfx import v1 as tfx
 from tfx.orchestration import pipeline as tfx_pipeline
 
 from components.evaluation.eval_config import make_eval_config
-from components.evaluation.report import EvaluationReporter
+from components.evaluation.evaluator import Evaluator
+from components.evaluation.fit_baselines import FitBaselines
+from components.evaluation.report import QualityReport
 from components.example_gen.component import MovieLensExampleGen
 from components.export.tflite_pusher import TFLitePusher
 from components.model import trainer as trainer_module
@@ -31,7 +33,8 @@ def create_pipeline(
     until: str | None = None,
 ) -> tfx_pipeline.Pipeline:
     """ExampleGen -> statistics, schema, validation -> Transform -> Trainer -> Evaluator
-    (recall@K gate against the latest blessed model) -> TFLitePusher.
+    (recall@K gate: a bound, the latest blessed model, first-order Markov fitted by
+    FitBaselines) -> QualityReport (the test split) -> TFLitePusher.
 
     ``until`` names the last component to include (e.g. "Transform" for the data part).
     ``data_dir`` may be a runtime parameter (Kubeflow: chosen when a run is submitted).
@@ -62,8 +65,10 @@ def create_pipeline(
         custom_config={
             trainer_module.CONFIG_KEY: input_config_text,
             trainer_module.HPARAMS_KEY: hparams.to_dict(),
+            trainer_module.GATE_K_KEY: gate.gate_k,
         },
     )
+    baselines = FitBaselines(examples=example_gen.outputs["examples"])
 
     baseline_resolver = tfx.dsl.Resolver(
         strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
@@ -71,15 +76,21 @@ def create_pipeline(
         model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
     ).with_id("latest_blessed_model_resolver")
     label_key = input_config.parse(input_config_text).label_feature.feature_name
-    evaluator = tfx.components.Evaluator(
+    evaluator = Evaluator(
         examples=example_gen.outputs["examples"],
         model=trainer.outputs["model"],
         baseline_model=baseline_resolver.outputs["model"],
+        baselines=baselines.outputs["baselines_model"],
         eval_config=make_eval_config(label_key, gate),
+        gate=gate,
         example_splits=["eval"],
     )
-    evaluation_report = EvaluationReporter(
-        evaluation=evaluator.outputs["evaluation"], blessing=evaluator.outputs["blessing"]
+    quality_report = QualityReport(
+        examples=example_gen.outputs["examples"],
+        model=trainer.outputs["model"],
+        baseline_model=baseline_resolver.outputs["model"],
+        baselines=baselines.outputs["baselines_model"],
+        blessing=evaluator.outputs["blessing"],
     )
     pusher = TFLitePusher(
         model=trainer.outputs["model"],
@@ -87,6 +98,7 @@ def create_pipeline(
         transform_graph=transform.outputs["transform_graph"],
         examples=example_gen.outputs["examples"],
         evaluation=evaluator.outputs["evaluation"],
+        report=quality_report.outputs["report"],
         push_destination=push_destination,
         data_dir=data_dir,
         input_config_text=input_config_text,
@@ -101,9 +113,10 @@ def create_pipeline(
         anomalies_gate,
         transform,
         trainer,
+        baselines,
         baseline_resolver,
         evaluator,
-        evaluation_report,
+        quality_report,
         pusher,
     ]
     if until:

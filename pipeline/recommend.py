@@ -21,7 +21,16 @@ from ai_edge_litert.interpreter import Interpreter
 
 # No TensorFlow here: this is what a device runs.
 from components.example_gen import features as raw
-from components.export.layout import MODEL_FILE, SIDECAR_FILE
+from components.export.layout import (
+    EXCLUDED_MOVIES,
+    MODEL_FILE,
+    RECOMMEND,
+    RECOMMEND_UNSEEN,
+    SIDECAR_FILE,
+    TOP_IDS,
+    TOP_SCORES,
+)
+from components.transform import ids
 from pipeline import cli_errors, configs, model_files
 
 
@@ -62,71 +71,83 @@ class Recommender:
         sidecar = os.path.join(os.path.dirname(self.model_path), SIDECAR_FILE)
         try:  # a damaged file is one clear line, never an interpreter crash
             self.sidecar = model_files.load_sidecar(sidecar)
-            self._interpreter: Interpreter = model_files.load_interpreter(
+            self.interpreter: Interpreter = model_files.load_interpreter(
                 self.model_path, self.sidecar
             )
         except model_files.ModelFileError as error:
             raise RecommendError(str(error)) from None
         self.movies = self.sidecar["movies"]
-        self.inputs = self.sidecar["inputs"]
+        self.inputs = {spec["name"]: spec for spec in self.sidecar["inputs"]}
         self.k = self.sidecar["k"]
-        self._history_input = next(
-            spec for spec in self.inputs if spec["name"] == raw.CONTEXT_MOVIE_ID
-        )
+        self.window = self.inputs[raw.CONTEXT_MOVIE_ID]["length"]
+        self.excluded_length = self.inputs[EXCLUDED_MOVIES]["length"]
 
-    def _features(self, history: list[int]) -> dict[str, np.ndarray]:
+    def features(self, history: list[int]) -> dict[str, np.ndarray]:
+        """The model's inputs for the most recent movies of ``history``."""
         vocabularies = self.sidecar["string_vocabularies"]
+        known = [self.movies.get(str(m)) for m in history]
         features = {}
-        for spec in self.inputs:
-            name, length = spec["name"], spec["length"]
+        for name, spec in self.inputs.items():
+            if name == EXCLUDED_MOVIES:
+                continue
             if name == raw.CONTEXT_MOVIE_ID:
                 values = history
             elif name == raw.CONTEXT_MOVIE_GENRE:
-                vocabulary = vocabularies[spec["vocab_name"]]
-                rows = {genre: row for row, genre in enumerate(vocabulary, 1)}
-                oov = len(vocabulary) + 1
-                values = [rows.get(g, oov) for m in history for g in self.movies[str(m)]["genres"]]
+                rows = {genre: row for row, genre in enumerate(vocabularies[spec["vocab_name"]], 1)}
+                oov = ids.oov_row(len(rows))
+                values = [rows.get(g, oov) for m in known if m for g in m["genres"]]
             elif name == raw.CONTEXT_MOVIE_YEAR:
-                values = [self.movies[str(m)]["year"] for m in history]
+                values = [m["year"] if m else ids.PADDING for m in known]
             else:
                 values = []  # ratings and user profile are not known from ids alone
-            values = values[-length:]
-            features[name] = np.array([0] * (length - len(values)) + values, spec["dtype"])
+            features[name] = ids.left_padded(values, spec["length"], spec["dtype"])
         return features
 
-    def check(self, history: list[int]) -> None:
+    def recommend(self, history: list[int], k: int, include_seen: bool) -> dict:
+        """Top ``k`` movies after ``history`` (oldest first, any length).
+
+        The model's input is the most recent movies of the history; unless
+        ``include_seen``, every movie of the history is excluded: the most recent
+        ``excluded_movie_ids`` length of them by the model, any older ones here.
+        """
         if not history:
             raise RecommendError("The history is empty: give at least one movie id.")
-        limit = self._history_input["length"]
-        if len(history) > limit:
-            raise RecommendError(
-                f"The history has {len(history)} movies; this model takes at most {limit} "
-                "(give the most recent ones)."
-            )
-        unknown = [m for m in history if str(m) not in self.movies]
-        if unknown:
-            raise RecommendError(f"Unknown movie ids (not in the model's catalogue): {unknown}")
-
-    def recommend(self, history: list[int], k: int, include_seen: bool) -> dict:
-        self.check(history)
         if not 1 <= k <= self.k:
             raise RecommendError(f"--k must be between 1 and {self.k} (the model's K)")
-        signature = "recommend" if include_seen else "recommend_unseen"
-        output = self._interpreter.get_signature_runner(signature)(**self._features(history))
-        ids = [int(m) for m in output["top_prediction_ids"][:k]]
+        known = [m if str(m) in self.movies else ids.UNKNOWN_RAW_ID for m in history]
+        features = self.features(known[-self.window :])
+        if include_seen:
+            output = self.interpreter.get_signature_runner(RECOMMEND)(**features)
+        else:
+            excluded = ids.left_padded(known, self.excluded_length, np.int32)
+            runner = self.interpreter.get_signature_runner(RECOMMEND_UNSEEN)
+            output = runner(**features, **{EXCLUDED_MOVIES: excluded})
+        top = [int(m) for m in output[TOP_IDS]]
+        scores = [round(float(s), 5) for s in output[TOP_SCORES]]
+        if not include_seen and len(history) > self.excluded_length:
+            older = set(history[: -self.excluded_length])
+            kept = [i for i, movie in enumerate(top) if movie not in older]
+            top, scores = [top[i] for i in kept], [scores[i] for i in kept]
+        unknown = list(dict.fromkeys(m for m in history if str(m) not in self.movies))
         return {
             "history": history,
-            "movie_ids": ids,
-            "scores": [round(float(s), 5) for s in output["top_prediction_scores"][:k]],
-            "titles": [self.movies[str(m)]["title"] for m in ids],
+            "movie_ids": top[:k],
+            "scores": scores[:k],
+            "titles": [self.movies[str(m)]["title"] for m in top[:k]],
+            "unknown_ids": unknown,
         }
 
 
 def parse_history(text: str) -> list[int]:
     try:
-        return [int(part) for part in text.replace(" ", "").split(",") if part]
+        history = [int(part) for part in text.replace(" ", "").split(",") if part]
     except ValueError:
-        raise RecommendError(f"A history is comma-separated movie ids, got {text!r}") from None
+        history = None
+    if history is None or any(m < 1 for m in history):
+        raise RecommendError(
+            f"A history is comma-separated positive movie ids, oldest first; got {text!r}"
+        )
+    return history
 
 
 def _read_histories(path: str) -> list[tuple[int, str]]:
@@ -142,8 +163,12 @@ def _read_histories(path: str) -> list[tuple[int, str]]:
 
 
 def print_text(recommender: Recommender, result: dict) -> None:
-    watched = ", ".join(recommender.movies[str(m)]["title"] for m in result["history"])
-    print(f"Because you watched: {watched}")
+    recent = result["history"][-recommender.window :]
+    titles = [recommender.movies.get(str(m), {}).get("title", f"movie {m}") for m in recent]
+    older = len(result["history"]) - len(recent)
+    print(f"Because you watched: {', '.join(titles)}" + (f" (and {older} more)" if older else ""))
+    if result["unknown_ids"]:
+        print(f"Not in the model's catalogue: {result['unknown_ids']}")
     for rank, (title, movie, score) in enumerate(
         zip(result["titles"], result["movie_ids"], result["scores"], strict=True), start=1
     ):

@@ -19,11 +19,13 @@ def make_example(
     movies: dict[int, Movie],
     user: User | None,
     max_context_length: int,
+    held_out: bool = False,
 ) -> tf.train.Example:
     """The example predicting ``timeline.ratings[position]`` from the ratings before it.
 
     Sequence features hold the most recent ``max_context_length`` context movies, oldest
-    first, unpadded; Transform pads them to the lengths in the input config.
+    first, unpadded; Transform pads them to the lengths in the input config. A held-out
+    (eval or test) example also lists every earlier movie of the user.
     """
     label = timeline.ratings[position]
     context = timeline.ratings[max(0, position - max_context_length) : position]
@@ -41,6 +43,8 @@ def make_example(
     feature[raw.LABEL_TIMESTAMP].int64_list.value.append(label.timestamp)
     feature[raw.HISTORY_LENGTH].int64_list.value.append(position)
     feature[raw.HISTORY_BUCKET].bytes_list.value.append(raw.history_bucket(position).encode())
+    history = timeline.ratings[:position] if held_out else []
+    feature[raw.HISTORY_MOVIE_IDS].int64_list.value.extend([r.movie_id for r in history])
     if user is not None:
         feature[raw.USER_GENDER].bytes_list.value.append(user.gender.encode())
         feature[raw.USER_AGE].int64_list.value.append(user.age)

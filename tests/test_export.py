@@ -9,8 +9,17 @@ import pytest
 import tensorflow as tf
 import tensorflow_transform as tft
 
+from components.evaluation import quality
 from components.export import on_device_inputs
-from components.export.signatures import ON_DEVICE_SIGNATURES, TOP_IDS, TOP_SCORES
+from components.export.layout import (
+    EXCLUDED_MOVIES,
+    ON_DEVICE_SIGNATURES,
+    RECOMMEND,
+    RECOMMEND_UNSEEN,
+    SCORE_ALL_MOVIES,
+    TOP_IDS,
+    TOP_SCORES,
+)
 from configs import input_config
 from tests import pipeline_runs
 from tests.conftest import PIPELINE_CONFIG
@@ -33,16 +42,28 @@ def exported(pipeline_run):
     examples = pipeline_runs.read_examples(examples_uri, "test")[:40]
     config = input_config.load(PIPELINE_CONFIG)
     vocabularies = on_device_inputs.string_vocabularies(transform_output, config)
-    inputs = [on_device_inputs.from_example(e, config, vocabularies) for e in examples]
+    held_out = quality.read_held_out(
+        examples_uri, "test", on_device_inputs.feature_names(config), limit=40
+    )
+    columns = on_device_inputs.from_columns(held_out.columns, config, vocabularies)
+    inputs = [
+        {name: values[row] for name, values in columns.items()} for row in range(len(examples))
+    ]
     return tf.saved_model.load(model_dir), model_dir, examples, inputs
 
 
-def test_saved_model_has_the_four_signatures(exported):
+def _signature_inputs(signature, features: dict[str, np.ndarray]) -> dict[str, tf.Tensor]:
+    """The features a signature takes (recommend has no excluded_movie_ids)."""
+    return {name: tf.constant(features[name]) for name in signature.structured_input_signature[1]}
+
+
+def test_saved_model_has_its_signatures(exported):
     model, *_ = exported
     assert set(model.signatures) == {
         "serving_default",
         "transform_features",
         *ON_DEVICE_SIGNATURES,
+        SCORE_ALL_MOVIES,
     }
 
 
@@ -51,9 +72,10 @@ def test_on_device_signature_matches_serving_default(exported):
     serving = model.signatures["serving_default"](
         examples=tf.constant([e.SerializeToString() for e in examples])
     )
-    recommend = model.signatures["recommend"]
+    # Test examples carry the whole history: both exclude it.
+    recommend = model.signatures[RECOMMEND_UNSEEN]
     for row, features in enumerate(inputs):
-        on_device = recommend(**{k: tf.constant(v) for k, v in features.items()})
+        on_device = recommend(**_signature_inputs(recommend, features))
         np.testing.assert_array_equal(on_device[TOP_IDS].numpy(), serving[TOP_IDS][row].numpy())
         np.testing.assert_allclose(
             on_device[TOP_SCORES].numpy(), serving[TOP_SCORES][row].numpy(), rtol=1e-4, atol=1e-4
@@ -61,12 +83,39 @@ def test_on_device_signature_matches_serving_default(exported):
 
 
 def test_recommend_unseen_never_returns_a_movie_of_the_history(exported):
-    model, _, _, inputs = exported
-    unseen = model.signatures["recommend_unseen"]
-    for features in inputs:
-        top = unseen(**{k: tf.constant(v) for k, v in features.items()})[TOP_IDS].numpy()
-        assert not set(top) & set(features["context_movie_id"].tolist())
+    model, _, examples, inputs = exported
+    unseen = model.signatures[RECOMMEND_UNSEEN]
+    histories = [set(pipeline_runs.values(e, "history_movie_ids")) for e in examples]
+    assert max(map(len, histories)) > len(inputs[0]["context_movie_id"])  # beyond the window
+    for history, features in zip(histories, inputs, strict=True):
+        top = unseen(**_signature_inputs(unseen, features))[TOP_IDS].numpy()
+        assert not set(top.tolist()) & history
         assert (top > 0).all()
+
+
+def test_excluded_movies_beyond_the_window_are_never_recommended(exported):
+    model, _, _, inputs = exported
+    unseen = model.signatures[RECOMMEND_UNSEEN]
+    nothing_else = np.zeros_like(inputs[0][EXCLUDED_MOVIES])
+    features = {**inputs[0], EXCLUDED_MOVIES: nothing_else}
+    best = int(unseen(**_signature_inputs(unseen, features))[TOP_IDS].numpy()[0])
+    excluded = nothing_else.copy()
+    excluded[-1] = best  # watched long ago: in the exclusion list, not in the window
+    without = unseen(**_signature_inputs(unseen, {**features, EXCLUDED_MOVIES: excluded}))
+    assert best not in features["context_movie_id"]
+    assert best not in without[TOP_IDS].numpy().tolist()
+
+
+def test_score_all_movies_ranks_like_the_on_device_signature(exported):
+    model, _, _, inputs = exported
+    score = model.signatures[SCORE_ALL_MOVIES]
+    batch = {name: np.stack([f[name] for f in inputs]) for name in inputs[0]}
+    scored = score(**_signature_inputs(score, batch))
+    movie_ids, scores = scored["movie_ids"].numpy(), scored["scores"].numpy()
+    recommend = model.signatures[RECOMMEND]
+    for row, features in enumerate(inputs[:10]):
+        top = recommend(**_signature_inputs(recommend, features))[TOP_IDS].numpy()
+        np.testing.assert_array_equal(movie_ids[np.argsort(-scores[row], kind="stable")[:10]], top)
 
 
 @pytest.fixture(scope="module")
@@ -86,8 +135,8 @@ def test_on_device_signatures_convert_to_builtin_tflite_and_agree(exported, tfli
     for name in ON_DEVICE_SIGNATURES:
         runner = interpreter.get_signature_runner(name)
         for features in inputs[:10]:
-            lite = runner(**features)
-            saved = model.signatures[name](**{k: tf.constant(v) for k, v in features.items()})
+            lite = runner(**{k: features[k] for k in runner.get_input_details()})
+            saved = model.signatures[name](**_signature_inputs(model.signatures[name], features))
             np.testing.assert_array_equal(lite[TOP_IDS], saved[TOP_IDS].numpy())
             np.testing.assert_allclose(lite[TOP_SCORES], saved[TOP_SCORES].numpy(), rtol=1e-4)
 
@@ -95,9 +144,10 @@ def test_on_device_signatures_convert_to_builtin_tflite_and_agree(exported, tfli
 def test_all_padding_and_unknown_ids_still_give_real_movies(exported, tflite_model):
     _, _, _, inputs = exported
     interpreter = tf.lite.Interpreter(model_content=tflite_model)
-    runner = interpreter.get_signature_runner("recommend")
-    empty = {name: np.zeros_like(values) for name, values in inputs[0].items()}
-    unknown = dict(inputs[0], context_movie_id=np.full_like(inputs[0]["context_movie_id"], 10**8))
+    runner = interpreter.get_signature_runner(RECOMMEND)
+    names = list(runner.get_input_details())
+    empty = {name: np.zeros_like(inputs[0][name]) for name in names}
+    unknown = dict(empty, context_movie_id=np.full_like(inputs[0]["context_movie_id"], 10**8))
     for features in (empty, unknown):
         top = runner(**features)[TOP_IDS]
         assert len(set(top.tolist())) == len(top) and (top > 0).all()

@@ -32,6 +32,7 @@ from components.data_formats import limits, movielens, synthetic
 from components.data_formats.movielens import UTF8_BOM
 from components.example_gen.ingest_record import KEPT_REPORTS
 from pipeline import cli_errors, configs, lineage, local_runner
+from tests import pipeline_runs
 from tests.pipeline_runs import EXAMPLE_GEN, IN_MEMORY
 
 pytestmark = pytest.mark.slow
@@ -381,14 +382,19 @@ def test_schema_domains_are_the_ingest_limits():
     assert domains["user_age"] == (limits.MIN_AGE, limits.MAX_AGE)
     genders = next(d for d in schema.string_domain if d.name == "gender")
     assert tuple(genders.value) == limits.GENDERS
-    # The exporter's table limit is the same one limit.
-    assert signatures._MAX_TABLE_SIZE == ids.MAX_TABLE_SIZE == ids.MAX_RAW_ID + 1
+    # The exporter's table limit is the same one limit: the largest id ingest accepts gets
+    # its own table row, the next one would not.
+    assert ids.MAX_TABLE_SIZE == ids.MAX_RAW_ID + 1
+    table = signatures.raw_to_row_table([str(ids.MAX_RAW_ID).encode()])
+    assert table[ids.MAX_RAW_ID] == ids.FIRST_VOCAB_ROW
+    with pytest.raises(ValueError, match="too large"):
+        signatures.raw_to_row_table([str(ids.MAX_RAW_ID + 1).encode()])
     assert limits.EARLIEST_TIMESTAMP < limits.DEFAULT_MIN_TIMESTAMP < limits.LATEST_TIMESTAMP
 
 
 # --- a killed run is recorded as abandoned; lineage works on after the rerun -----------------
 
-ALWAYS_BLESS = ("--recall-lower-bound", "0", "--max-regression", "1")
+ALWAYS_BLESS = pipeline_runs.ALWAYS_BLESS
 
 
 def _trainer_running(metadata_path: str) -> bool:

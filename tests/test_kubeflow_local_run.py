@@ -15,6 +15,7 @@ import pytest
 
 from kubeflow import local_run, runner
 from pipeline import configs
+from tests import pipeline_runs
 
 IMAGE = "europe-docker.pkg.dev/demo-project/recs/movie-recs:local"
 CLOUD_ROOT = "gs://demo-bucket/movie-recs"
@@ -25,7 +26,7 @@ ENTRY_POINT = "tfx.orchestration.kubeflow.v2.container.kubeflow_v2_run_executor"
 # A few training steps and a gate every model passes: the test is about the job, not the model.
 TINY = (
     *("--hparam", "epochs=1", "--hparam", "train_steps=20"),
-    *("--recall-lower-bound", "0", "--max-regression", "1"),
+    *pipeline_runs.ALWAYS_BLESS,
     "--beam-arg=--direct_running_mode=in_memory",  # tiny data: no worker processes
 )
 
@@ -115,9 +116,9 @@ def test_image_and_cloud_paths_become_local_and_python_is_this_interpreter(packa
 
 def test_new_outputs_are_named_typed_artifacts_in_the_task_folder(package, tmp_path):
     run = local_run.prepare(["--package", package, "--pipeline-root", str(tmp_path)])
-    (report,) = run.new_outputs("EvaluationReporter")["report"]
-    assert report["name"] == f"{run.run_id}/EvaluationReporter/report"
-    assert report["uri"] == os.path.join(run.run_dir, "EvaluationReporter", "report")
+    (report,) = run.new_outputs("QualityReport")["report"]
+    assert report["name"] == f"{run.run_id}/QualityReport/report"
+    assert report["uri"] == os.path.join(run.run_dir, "QualityReport", "report")
     assert local_run.schema_title(report["type"]) == "movie_recs.EvaluationReport"
 
 
@@ -336,7 +337,7 @@ def test_a_failing_task_is_named_with_its_log_and_stops_the_run(package, tmp_pat
 # the Evaluator's inputs differ (a baseline now), so it and everything after it run again.
 CACHED_IN_RUN_2 = {
     "ImportSchemaGen", "MovieLensExampleGen", "StatisticsGen", "ExampleValidator",
-    "AnomaliesGate", "Transform", "Trainer",
+    "AnomaliesGate", "Transform", "Trainer", "FitBaselines",
 }  # fmt: skip
 
 
@@ -389,7 +390,7 @@ def test_the_compiled_job_runs_twice_and_the_second_run_uses_the_first_model(tmp
     assert os.path.getsize(os.path.join(destination, "model.tflite")) > 0
     with open(os.path.join(destination, "model.json")) as handle:
         assert json.load(handle)["parity"]["contexts"] > 0
-    report = only(records, run="run-1", task="EvaluationReporter")
+    report = only(records, run="run-1", task="QualityReport")
     assert report["schema_title"] == "movie_recs.EvaluationReport"
     assert os.path.exists(os.path.join(report["uri"], "summary.txt"))
 

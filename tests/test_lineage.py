@@ -31,18 +31,29 @@ SPEC = synthetic.SyntheticSpec(
     num_users=60, num_movies=120, mean_ratings_per_user=20, seed=11, bad_lines=4
 )
 # Always blessed: any recall passes the bound, any regression the baseline comparison.
-ALWAYS_BLESS = ("--recall-lower-bound", "0", "--max-regression", "1")
+ALWAYS_BLESS = pipeline_runs.ALWAYS_BLESS
 SMALL_TRAINING = ("--hparam", "epochs=1", "--hparam", "batch_size=64")
 FIRST = ("--config", "cnn_id", *SMALL_TRAINING, *ALWAYS_BLESS)
 SECOND = ("--config", "bow_id", *SMALL_TRAINING, "--hparam", "learning_rate=0.01", *ALWAYS_BLESS)
-MODEL_CHAIN = ["MovieLensExampleGen", "Transform", "Trainer", "Evaluator", "TFLitePusher"]
+MODEL_CHAIN = [
+    "MovieLensExampleGen",
+    "FitBaselines",
+    "Transform",
+    "Trainer",
+    "Evaluator",
+    "QualityReport",
+    "TFLitePusher",
+]
 RUN_1_CACHED_IN_RUN_2 = {
     "ImportSchemaGen",
     "MovieLensExampleGen",
     "StatisticsGen",
     "ExampleValidator",
     "AnomaliesGate",
+    "FitBaselines",
 }
+# The part of the model's chain that the config change made run again.
+RERUN_IN_RUN_2 = [c for c in MODEL_CHAIN if c not in RUN_1_CACHED_IN_RUN_2]
 DATA_FILES = {"ratings": "ratings.dat", "movies": "movies.dat", "users": "users.dat"}
 RUN_KEYS = {
     "run",
@@ -184,13 +195,14 @@ def test_pushed_model_chain_is_walked_from_events_in_order(two_runs, capsys):
 
     # The data part ran in run 1 and was reused from cache by run 2; the rest ran in run 2.
     first, second = listed
-    assert steps["MovieLensExampleGen"]["run"] == first["run"]
-    assert [r["run"] for r in steps["MovieLensExampleGen"]["reused_by"]] == [second["run"]]
-    for component in MODEL_CHAIN[1:]:
+    for component in ("MovieLensExampleGen", "FitBaselines"):
+        assert steps[component]["run"] == first["run"]
+        assert [r["run"] for r in steps[component]["reused_by"]] == [second["run"]]
+    for component in RERUN_IN_RUN_2:
         assert steps[component]["run"] == second["run"]
         assert steps[component]["state"] == "COMPLETE" and not steps[component]["reused_by"]
     second_ids = {c["execution_id"]: c["component"] for c in second["components"]}
-    assert {steps[c]["execution_id"] for c in MODEL_CHAIN[1:]} <= set(second_ids)
+    assert {steps[c]["execution_id"] for c in RERUN_IN_RUN_2} <= set(second_ids)
     assert latest["pushed_model"]["run"] == second["run"]
     assert latest["pushed_model"]["version"] == second["pushed_version"]
 
@@ -267,8 +279,9 @@ def test_model_details_cover_every_component(two_runs, capsys):
     assert "encoder_type: BOW" in trainer["input_config"]
     assert trainer["hparams"]["learning_rate"] == 0.01 and trainer["hparams"]["epochs"] == 1
     assert trainer["training_metrics"]["epochs"] == 1
-    assert {"loss", "hr_at_10"} <= set(trainer["training_metrics"]["train"])
-    assert {"loss", "hr_at_10"} <= set(trainer["training_metrics"]["validation"])
+    # The sequence layout (bow_id's default) logs its loss, and the eval split's hit rates.
+    assert "loss" in trainer["training_metrics"]["train"]
+    assert {"hr_at_10", "ndcg_at_10"} <= set(trainer["training_metrics"]["validation"])
 
     evaluator = steps["Evaluator"]["details"]
     assert evaluator["blessed"] is True
@@ -277,6 +290,13 @@ def test_model_details_cover_every_component(two_runs, capsys):
     threshold = evaluator["thresholds"]["recall_at_10"]
     assert threshold["value_threshold"]["lower_bound"] == 0
     assert threshold["change_threshold"]["absolute"] == -1
+    rules = evaluator["gate_rules"]
+    assert [r["passed"] for r in rules] == [True, True, True]
+    assert "first-order Markov" in rules[2]["rule"] and rules[2]["markov"] > 0
+
+    quality = steps["QualityReport"]["details"]
+    assert set(quality["test_seen_excluded"]) == {"candidate", "previous", "markov", "popularity"}
+    assert os.path.isfile(quality["report"])
 
     pusher = steps["TFLitePusher"]["details"]
     version = os.path.basename(pusher["path"])
@@ -350,7 +370,7 @@ def test_diff_reports_the_config_change_and_unchanged_data(two_runs, capsys):
     assert config["changed"]
     assert "-  encoder_type: CNN" in config["unified_diff"]
     assert "+  encoder_type: BOW" in config["unified_diff"]
-    assert diff["hparams"]["changed"] == {"learning_rate": {"a": 0.005, "b": 0.01}}
+    assert diff["hparams"]["changed"] == {"learning_rate": {"a": 0.002, "b": 0.01}}
     assert diff["hparams"]["same"]["epochs"] == 1
     assert diff["thresholds"]["changed"] == {}
     recall = diff["metrics"]["recall_at_10"]
@@ -365,7 +385,7 @@ def test_diff_reports_the_config_change_and_unchanged_data(two_runs, capsys):
     assert code == 0
     assert "Data files: unchanged" in text and "Input config: changed" in text
     assert "    +  encoder_type: BOW" in text
-    assert "learning_rate: 0.005 -> 0.01" in text
+    assert "learning_rate: 0.002 -> 0.01" in text
 
 
 # --- graphs -----------------------------------------------------------------------------

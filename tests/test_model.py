@@ -187,10 +187,19 @@ def test_model_learns_a_planted_next_movie_pattern(name, tmp_path):
     assert not np.isin(top10, [ids.PADDING, ids.oov_row(num_movies)]).any()
 
 
+@pytest.mark.parametrize("tie", [False, True], ids=["label-table", "tied"])
 @pytest.mark.parametrize("loss", ["sampled_softmax", "in_batch"])
-def test_sampled_losses_train(loss):
-    config = input_config.load("bow_id")
-    hparams = HParams(loss=loss, num_sampled=20, batch_size=32, dropout=0.0)
+def test_sampled_losses_train(loss, tie):
+    config = _tied_config(8, 8)
+    hparams = HParams(
+        loss=loss,
+        num_sampled=20,
+        batch_size=32,
+        learning_rate=0.02,
+        dropout=0.0,
+        tie_embeddings=tie,
+        training_layout="windows",
+    )
     tf.keras.utils.set_random_seed(0)
     model = Recommender(config, {"movie_id": 50}, hparams)
     compile_model(model, hparams)
@@ -211,7 +220,13 @@ def _tied_config(context_dim: int, label_dim: int):
 
 
 def test_tied_embeddings_score_with_the_history_table_and_train():
-    hparams = HParams(tie_embeddings=True, batch_size=32, learning_rate=0.02, dropout=0.0)
+    hparams = HParams(
+        tie_embeddings=True,
+        batch_size=32,
+        learning_rate=0.02,
+        dropout=0.0,
+        training_layout="windows",
+    )
     tf.keras.utils.set_random_seed(0)
     model = Recommender(_tied_config(8, 8), {"movie_id": 50}, hparams)
     compile_model(model, hparams)
@@ -233,7 +248,7 @@ def test_tied_embeddings_score_with_the_history_table_and_train():
 
 def test_tied_embeddings_need_equal_sizes():
     with pytest.raises(
-        ValueError, match="embedding_dim \\(8\\) to equal label_movie_id's \\(16\\)"
+        ValueError, match="context movie's embedding_dim \\(8\\) to equal the label's \\(16\\)"
     ):
         Recommender(_tied_config(8, 16), {"movie_id": 50}, HParams(tie_embeddings=True))
 

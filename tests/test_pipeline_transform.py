@@ -14,6 +14,7 @@ from ml_metadata.proto import metadata_store_pb2
 from components.data_formats.movielens import INVALID_REASONS, Reason
 from components.example_gen import features as raw
 from components.transform import ids
+from components.transform.preprocessing import HISTORY_ROWS
 from configs import input_config
 from tests import pipeline_runs
 from tests.conftest import PIPELINE_CONFIG, PIPELINE_SPEC
@@ -66,7 +67,10 @@ def _transform(output_dir: str, examples: list[tf.train.Example]) -> dict[str, n
         [e.SerializeToString() for e in examples], transform_output.raw_feature_spec()
     )
     transformed = transform_output.transform_features_layer()(parsed)
-    return {name: tensor.numpy() for name, tensor in transformed.items()}
+    return {
+        name: (tf.sparse.to_dense(t) if isinstance(t, tf.SparseTensor) else t).numpy()
+        for name, t in transformed.items()
+    }
 
 
 def test_sequences_keep_the_most_recent_movies_left_padded(pipeline_run):
@@ -89,6 +93,12 @@ def test_sequences_keep_the_most_recent_movies_left_padded(pipeline_run):
             row_of.get(m, ids.oov_row(len(vocab))) for m in context
         ]
         assert padded.tolist() == expected
+    # The whole history, as movie rows, for the Trainer's evaluation (padded here by to_dense).
+    for example, rows in zip(examples, transformed[HISTORY_ROWS], strict=True):
+        history = pipeline_runs.values(example, raw.HISTORY_MOVIE_IDS)
+        assert len(history) >= len(pipeline_runs.values(example, raw.CONTEXT_MOVIE_ID))
+        expected = [row_of.get(m, ids.oov_row(len(vocab))) for m in history]
+        assert rows[: len(history)].tolist() == expected
     ratings = transformed[raw.CONTEXT_MOVIE_RATING]
     assert ratings.shape == (len(examples), length)
     assert 0 < ratings.max() <= 1.0

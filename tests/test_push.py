@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from ai_edge_litert.interpreter import Interpreter
 
-from components.evaluation.report import EvaluationReport
 from components.export.layout import MODEL_FILE, QUANTIZED_FILE, SIDECAR_FILE
+from movie_recs import EvaluationReport
 from pipeline import configs, recommend
 from tests import pipeline_runs
 
@@ -53,8 +53,12 @@ def test_good_model_is_blessed_and_pushed_with_its_sidecar(pipeline_run, pushed)
     report = pipeline_runs.latest_artifact(pipeline_run.output_dir, EvaluationReport.TYPE_NAME)
     with open(os.path.join(report.uri, "summary.txt"), encoding="utf-8") as handle:
         summary = handle.read()
-    assert summary.startswith("Evaluation: BLESSED") and "history_bucket=" in summary
+    assert summary.startswith("Quality report: BLESSED") and "050-199" in summary
     assert os.path.isfile(os.path.join(report.uri, "report.html"))
+    # ML Metadata keeps the report's figures to 6 digits.
+    assert sidecar["quality"]["hr@10"] == pytest.approx(
+        report.custom_properties["test_candidate_hr_at_10"].double_value, abs=1e-6
+    )
 
 
 def test_pushed_tflite_runs_on_litert_even_for_empty_and_unknown_histories(pushed):
@@ -111,9 +115,8 @@ def test_recommend_prints_titled_unseen_recommendations(pipeline_run, pushed, ca
     ("history", "message"),
     [
         ("", "The history is empty"),
-        ("{m},x", "comma-separated movie ids"),
-        ("999999999", "Unknown movie ids"),
-        (",".join(["{m}"] * 11), "takes at most 10"),
+        ("{m},x", "comma-separated positive movie ids"),
+        ("{m},-3", "comma-separated positive movie ids"),
     ],
 )
 def test_recommend_rejects_bad_histories_clearly(pipeline_run, pushed, capsys, history, message):
@@ -122,6 +125,43 @@ def test_recommend_rejects_bad_histories_clearly(pipeline_run, pushed, capsys, h
     code = recommend.main(["--model", pipeline_run.output_dir, "--history", history])
     assert code == 1
     assert message in capsys.readouterr().err
+
+
+def test_recommend_takes_any_history_and_reports_unknown_ids(pipeline_run, pushed, capsys):
+    _, sidecar = pushed
+    movies = [int(m) for m in sidecar["movies"]]
+    history = [*movies[:25], 999_999, 4_000_000_000]  # longer than the window; two unknown
+    code = recommend.main(
+        ["--model", pipeline_run.output_dir, "--history", ",".join(map(str, history)), "--json"]
+    )
+    assert code == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["unknown_ids"] == [999_999, 4_000_000_000]
+    assert len(result["movie_ids"]) == 10
+    # Every watched movie is excluded, not only the window's (the model's last 10 inputs).
+    assert not set(result["movie_ids"]) & set(history)
+
+
+def test_recommend_excludes_a_history_longer_than_the_model_exclusion_input(
+    pipeline_run, pushed, capsys
+):
+    _, sidecar = pushed
+    excluded_length = {s["name"]: s for s in sidecar["inputs"]}["excluded_movie_ids"]["length"]
+    movies = [int(m) for m in sidecar["movies"]]
+    recent = movies[:5]
+    code = recommend.main(
+        ["--model", pipeline_run.output_dir, "--history", ",".join(map(str, recent)), "--json"]
+    )
+    best = json.loads(capsys.readouterr().out)["movie_ids"][0]
+    # ``best`` watched first, then more movies than the model's exclusion input holds.
+    filler = (recent * excluded_length)[:excluded_length]
+    history = [best, *filler]
+    code = recommend.main(
+        ["--model", pipeline_run.output_dir, "--history", ",".join(map(str, history)), "--json"]
+    )
+    assert code == 0
+    result = json.loads(capsys.readouterr().out)
+    assert best not in result["movie_ids"] and result["movie_ids"]
 
 
 def test_recommend_scores_a_file_and_reports_bad_lines(pipeline_run, pushed, tmp_path, capsys):

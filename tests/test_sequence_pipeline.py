@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 from components.data_formats import synthetic
-from components.export.signatures import TOP_IDS, TOP_SCORES
+from components.export.layout import TOP_IDS, TOP_SCORES
 from tests import pipeline_runs
 
 pytestmark = pytest.mark.slow
@@ -46,7 +46,11 @@ def test_transformer_trains_on_sequences_and_serves_one_window(tmp_path):
     )
     history = np.zeros(10, np.int32)
     history[-2:] = [1, 2]
-    _assert_ten_unseen(recommend(context_movie_id=tf.constant(history))[TOP_IDS].numpy(), {1, 2})
+    nothing_else = tf.zeros(
+        recommend.structured_input_signature[1]["excluded_movie_ids"].shape, tf.int32
+    )
+    top = recommend(context_movie_id=tf.constant(history), excluded_movie_ids=nothing_else)
+    _assert_ten_unseen(top[TOP_IDS].numpy(), {1, 2})
     # Each epoch logs the sequence loss and the served (window) model's eval hit rates.
     epochs = pipeline_runs.tensorboard_epochs(str(tmp_path / "out"))
     assert epochs["train"]["epoch_loss"] == 2

@@ -369,6 +369,7 @@ def test_user_features_only_when_a_user_is_given():
         raw.LABEL_TIMESTAMP,
         raw.HISTORY_LENGTH,
         raw.HISTORY_BUCKET,
+        raw.HISTORY_MOVIE_IDS,
     }
     user = User(1, "F", 25, "écrivain", "480")
     with_user = make_example(timeline, 2, movies, user, max_context_length=10)
@@ -406,8 +407,9 @@ def test_timeline_examples_match_make_example_at_every_position(with_user, max_c
     example_settings = settings(max_context_length=max_context_length)
     emitted = list(tl.timeline_examples(timeline, movies, user, example_settings))
     assert [split for split, _ in emitted] == [tl.TRAIN] * 3 + [tl.EVAL, tl.TEST]
-    for position, (_, serialized) in enumerate(emitted, start=1):
-        expected = make_example(timeline, position, movies, user, max_context_length)
+    for position, (split, serialized) in enumerate(emitted, start=1):
+        held_out = split in tl.HELD_OUT_SPLITS
+        expected = make_example(timeline, position, movies, user, max_context_length, held_out)
         actual = tf.train.Example.FromString(serialized)
         for name in expected.features.feature:
             assert values(actual, name) == values(expected, name), (position, name)
@@ -415,3 +417,16 @@ def test_timeline_examples_match_make_example_at_every_position(with_user, max_c
                 kind = expected.features.feature[name].WhichOneof("kind")
                 assert actual.features.feature[name].WhichOneof("kind") == kind
         assert set(actual.features.feature) == set(expected.features.feature), position
+
+
+def test_held_out_examples_carry_the_whole_history_beyond_the_window():
+    ratings = [rating(movie, timestamp=movie, line_no=movie) for movie in range(1, 9)]
+    timeline = tl.Timeline(1, ratings)
+    movies = {m: Movie(m, f"M{m}", 2000, ()) for m in range(1, 9)}
+    emitted = tl.timeline_examples(timeline, movies, None, settings(max_context_length=2))
+    by_split = {split: tf.train.Example.FromString(example) for split, example in emitted}
+    # The last label (movie 8) is test, the one before (7) eval; both see all earlier movies.
+    assert values(by_split[tl.TEST], raw.HISTORY_MOVIE_IDS) == [1, 2, 3, 4, 5, 6, 7]
+    assert values(by_split[tl.EVAL], raw.HISTORY_MOVIE_IDS) == [1, 2, 3, 4, 5, 6]
+    assert values(by_split[tl.TEST], raw.CONTEXT_MOVIE_ID) == [6, 7]
+    assert values(by_split[tl.TRAIN], raw.HISTORY_MOVIE_IDS) == []

@@ -15,7 +15,7 @@ import tensorflow_model_analysis as tfma
 
 from components.evaluation.hit_rate import HitRate
 from components.example_gen import features as raw
-from components.export.signatures import TOP_IDS
+from components.export.layout import TOP_IDS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,6 +26,8 @@ class GateSettings:
     # for ML-1M's leave-last-out eval split use about 0.10 (a CNN reaches 0.15).
     lower_bound: float = 0.01
     max_regression: float = 0.01
+    # Blessing also needs recall@K at least this much above first-order Markov's (relative).
+    min_lift_over_markov: float = 0.05
 
     def __post_init__(self) -> None:
         if self.gate_k not in self.top_ks:
@@ -77,3 +79,16 @@ def make_eval_config(label_key: str, gate: GateSettings) -> tfma.EvalConfig:
         ],
         metrics_specs=[tfma.MetricsSpec(metrics=metrics)],
     )
+
+
+def gate_thresholds(eval_config: tfma.EvalConfig) -> tuple[float, float]:
+    """(lower bound, max regression) of the gate's threshold, as make_eval_config set them."""
+    for spec in eval_config.metrics_specs:
+        for metric in spec.metrics:
+            for per_slice in metric.per_slice_thresholds:
+                threshold = per_slice.threshold
+                return (
+                    threshold.value_threshold.lower_bound.value,
+                    -threshold.change_threshold.absolute.value,
+                )
+    raise ValueError("the eval config has no gate threshold")

@@ -1,126 +1,216 @@
-"""EvaluationReport: the Evaluator's result as a person reads it (text in the log, HTML file).
+"""QualityReport: what the run's model is worth, on the headline protocol, as a person reads it.
 
-TFMA's own rendering needs a notebook; this writes ``summary.txt`` and ``report.html`` with
-recall@K per slice (overall and by history length), the baseline's figures when there was
-one, the gate's thresholds and whether the model was blessed.
+After the gate, the test split (each user's last rating under leave-last-out) is scored for
+the candidate, the latest blessed model before it, first-order Markov and popularity:
+HR@1/5/10, NDCG@10 and MRR over a full ranking of every movie, with the user's whole watch
+history excluded (what an app shows) and included, overall and per history-length bucket.
+Beside them: the gate's rules with their figures. Written as summary.txt (also logged),
+report.html, quality.png and metrics.json; the headline figures are custom properties of
+the report artifact in ML Metadata.
 """
 
+# No `from __future__ import annotations`: TFX reads the component function's type hints.
 import html
+import json
 import os
+from typing import Any
 
 import tensorflow as tf
-import tensorflow_model_analysis as tfma
 from absl import logging
 from tfx import v1 as tfx
+from tfx.utils import path_utils
 
-# The artifact type lives in the top-level movie_recs module, which the Kubeflow / Vertex
-# container imports by the type's name (see movie_recs/__init__.py).
-from movie_recs import EvaluationReport
+import movie_recs as artifacts
+from components import names
+from components.evaluation import fit_baselines, quality, ranking
+from components.evaluation.evaluator import read_gate
+from components.evaluation.model_scorer import ModelScorer
+from components.example_gen import timelines
 
-CANDIDATE, BASELINE = "candidate", "baseline"
-
-
-def _metrics(evaluation_uri: str, model_name: str | None) -> dict[str, dict[str, float]]:
-    """Slice name -> metric name -> value, for one model of the evaluation."""
-    try:
-        result = tfma.load_eval_result(evaluation_uri, model_name=model_name)
-    except Exception:  # TFMA raises various errors when the model is not in the result
-        return {}
-    table = {}
-    for slice_key, outputs in result.slicing_metrics:
-        name = "overall" if not slice_key else ", ".join(f"{k}={v}" for k, v in slice_key)
-        values = {}
-        for sub_keys in outputs.values():
-            for metrics in sub_keys.values():
-                for metric, value in metrics.items():
-                    if "doubleValue" in value:
-                        values[metric] = value["doubleValue"]
-        table[name] = values
-    return dict(sorted(table.items(), key=lambda item: (item[0] != "overall", item[0])))
+SUMMARY_FILE = names.REPORT_SUMMARY_FILE
+HTML_FILE = names.REPORT_HTML_FILE
+CHART_FILE = names.REPORT_CHART_FILE
+METRICS_FILE = names.REPORT_METRICS_FILE
+CANDIDATE, PREVIOUS = "candidate", "previous"
+MODELS = {
+    CANDIDATE: "this model",
+    PREVIOUS: "latest blessed model",
+    "markov": "first-order Markov",
+    "popularity": "popularity",
+}
+METRICS = (*(ranking.hr_name(k) for k in ranking.TOP_KS), f"ndcg@{ranking.NDCG_K}", "mrr")
 
 
-def candidate_metrics(evaluation_uri: str) -> dict[str, dict[str, float]]:
-    """The evaluated model's metrics per slice (named "candidate" when a baseline ran too)."""
-    return _metrics(evaluation_uri, CANDIDATE) or _metrics(evaluation_uri, None)
+def property_name(model: str, metric: str) -> str:
+    """ML Metadata property of a test-split figure (seen excluded), e.g. test_markov_hr_at_10."""
+    return f"test_{model}_{metric.replace('@', '_at_')}"
 
 
-def _failures(evaluation_uri: str) -> list[str]:
-    validation = tfma.load_validation_result(evaluation_uri)
-    failures = []
-    for per_slice in validation.metric_validations_per_slice:
-        for failure in per_slice.failures:
-            threshold = str(failure.metric_threshold).replace("\n", " ").strip()
-            value = failure.metric_value.double_value.value
-            model = "change vs baseline" if failure.metric_key.is_diff else "value"
-            failures.append(
-                f"{failure.metric_key.name} {model} {value:.4f} misses threshold {{{threshold}}}"
-            )
-    return failures
+def score_test_split(
+    examples_uri: str, model_dir: str, previous_dir: str | None, baselines_uri: str
+) -> dict[str, dict]:
+    """model name -> quality.evaluate's table on the test split."""
+    scorers = {CANDIDATE: ModelScorer(model_dir)}
+    if previous_dir:
+        try:
+            scorers[PREVIOUS] = ModelScorer(previous_dir)
+        except ValueError as error:  # a model this version cannot score: reported, not fatal
+            logging.warning("Latest blessed model not scored: %s", error)
+    features = sorted({name for s in scorers.values() for name in s.feature_names})
+    held_out = quality.read_held_out(examples_uri, timelines.TEST, features)
+    results = {name: scorer.evaluate(held_out) for name, scorer in scorers.items()}
+    results.update(fit_baselines.read_metrics(baselines_uri)[timelines.TEST])
+    return {name: results[name] for name in MODELS if name in results}
 
 
-def render(evaluation_uri: str, blessed: bool) -> tuple[str, str]:
-    """(text, html) for an evaluation artifact's folder."""
-    candidate = candidate_metrics(evaluation_uri)
-    baseline = _metrics(evaluation_uri, BASELINE)
-    failures = _failures(evaluation_uri)
-    metric_names = sorted(
-        {
-            m
-            for values in candidate.values()
-            for m in values
-            if m.startswith("recall_at") or m == "example_count"
-        }
-    )
-    verdict = "BLESSED" if blessed else "NOT BLESSED"
-    lines = [f"Evaluation: {verdict}"]
-    lines += [f"  failed: {failure}" for failure in failures]
-    header = ["slice", *metric_names]
-    rows = []
-    for name, values in candidate.items():
-        rows.append([name, *(f"{values.get(m, float('nan')):.4f}" for m in metric_names)])
-        if name in baseline:
-            rows.append(
-                [
-                    f"  baseline {name}",
-                    *(f"{baseline[name].get(m, float('nan')):.4f}" for m in metric_names),
-                ]
-            )
-    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
-    for row in [header, *rows]:
-        lines.append(
-            "  "
-            + "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True))
-        )
-    text = "\n".join(lines)
+def _table(rows: list[list[str]]) -> list[str]:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return ["  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
 
-    cells = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+
+def _metric_rows(test: dict[str, dict], seen: str) -> list[list[str]]:
+    rows = [["model", *METRICS]]
+    for name, table in test.items():
+        overall = table[seen]["overall"]
+        rows.append([MODELS[name], *(f"{overall[m]:.4f}" for m in METRICS)])
+    return rows
+
+
+def _bucket_rows(test: dict[str, dict]) -> list[list[str]]:
+    hr = ranking.hr_name(ranking.DEFAULT_K)
+    first = next(iter(test.values()))[quality.SEEN_EXCLUDED]
+    rows = [["history", "examples", *(MODELS[name] for name in test)]]
+    for bucket, values in first.items():
+        if bucket == "overall":
+            continue
+        cells = [f"{t[quality.SEEN_EXCLUDED][bucket][hr]:.4f}" for t in test.values()]
+        rows.append([bucket, str(values["examples"]), *cells])
+    return rows
+
+
+def _rule_line(rule: dict[str, Any]) -> str:
+    return f"{'passed' if rule['passed'] else 'FAILED'}  {rule['rule']}: {rule['detail']}"
+
+
+def render_text(content: dict[str, Any]) -> str:
+    test = content["test"]
+    examples = next(iter(test.values()))[quality.SEEN_EXCLUDED]["overall"]["examples"]
+    lines = [
+        f"Quality report: {'BLESSED' if content['blessed'] else 'NOT BLESSED'}",
+        "Gate (eval split, seen movies excluded):",
+        *(f"  {_rule_line(rule)}" for rule in content["gate"]["rules"]),
+        f"Test split ({examples} examples: each user's next movie), seen movies excluded:",
+        *_table(_metric_rows(test, quality.SEEN_EXCLUDED)),
+        "Seen movies included:",
+        *_table(_metric_rows(test, quality.SEEN_INCLUDED)),
+        f"HR@{ranking.DEFAULT_K} by history length (earlier ratings), seen movies excluded:",
+        *_table(_bucket_rows(test)),
+    ]
+    return "\n".join(lines)
+
+
+def _html_table(rows: list[list[str]]) -> str:
+    head = "".join(f"<th>{html.escape(cell)}</th>" for cell in rows[0])
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(cell))}</td>" for cell in row) + "</tr>"
-        for row in rows
+        "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>"
+        for row in rows[1:]
     )
-    failed = "".join(f"<li>{html.escape(f)}</li>" for f in failures)
-    page = (
-        "<!doctype html><meta charset='utf-8'><title>Model evaluation</title>"
-        "<style>body{font-family:sans-serif}td,th{padding:4px 10px;text-align:right}"
-        "td:first-child{text-align:left}</style>"
-        f"<h1>Model evaluation: {verdict}</h1>"
-        f"<ul>{failed}</ul><table><tr>{cells}</tr>{body}</table>"
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def render_html(content: dict[str, Any]) -> str:
+    verdict = "BLESSED" if content["blessed"] else "NOT BLESSED"
+    rules = "".join(f"<li>{html.escape(_rule_line(r))}</li>" for r in content["gate"]["rules"])
+    test = content["test"]
+    return (
+        "<!doctype html><meta charset='utf-8'><title>Model quality</title>"
+        "<style>body{font-family:sans-serif;max-width:60em}td,th{padding:4px 10px;"
+        "text-align:right}td:first-child,th:first-child{text-align:left}</style>"
+        f"<h1>Model quality: {verdict}</h1><h2>Gate (eval split)</h2><ul>{rules}</ul>"
+        "<h2>Test split: each user's next movie</h2>"
+        f"<img src='{CHART_FILE}' alt='HR@K, NDCG@10 and MRR of each model' width='720'>"
+        "<h3>Seen movies excluded (what an app shows)</h3>"
+        + _html_table(_metric_rows(test, quality.SEEN_EXCLUDED))
+        + "<h3>Seen movies included</h3>"
+        + _html_table(_metric_rows(test, quality.SEEN_INCLUDED))
+        + f"<h3>HR@{ranking.DEFAULT_K} by history length</h3>"
+        + _html_table(_bucket_rows(test))
     )
-    return text, page
+
+
+def write_chart(test: dict[str, dict], path: str) -> None:
+    """Grouped bars: each metric (seen excluded), one bar per model."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(8, 4), dpi=100)
+    width = 0.8 / len(test)
+    for index, (name, table) in enumerate(test.items()):
+        overall = table[quality.SEEN_EXCLUDED]["overall"]
+        positions = [m + (index - (len(test) - 1) / 2) * width for m in range(len(METRICS))]
+        bars = axes.bar(positions, [overall[m] for m in METRICS], width, label=MODELS[name])
+        axes.bar_label(bars, fmt="%.3f", fontsize=6, rotation=90, padding=2)
+    axes.set_xticks(range(len(METRICS)), [m.upper() for m in METRICS])
+    axes.set_ylabel("test split, seen movies excluded")
+    axes.set_ylim(0, max(1e-3, axes.get_ylim()[1] * 1.15))
+    axes.legend(fontsize=8)
+    axes.set_title("Next-movie quality: full ranking of every movie")
+    figure.tight_layout()
+    with tf.io.gfile.GFile(path, "wb") as handle:
+        figure.savefig(handle, format="png")
+    plt.close(figure)
+
+
+def summary_block(content: dict[str, Any]) -> str:
+    """A few lines for a run's console summary: the verdict, failed rules, test figures."""
+    hr, ndcg = ranking.hr_name(ranking.DEFAULT_K), f"ndcg@{ranking.NDCG_K}"
+    lines = [f"Gate: {'BLESSED' if content['blessed'] else 'NOT BLESSED'}"]
+    lines += [f"  {_rule_line(r)}" for r in content["gate"]["rules"] if not r["passed"]]
+    lines.append(
+        f"Test split (each user's next movie, seen movies excluded), {hr.upper()} / {ndcg.upper()}:"
+    )
+    for name, table in content["test"].items():
+        overall = table[quality.SEEN_EXCLUDED]["overall"]
+        lines.append(f"  {MODELS[name]:<22} {overall[hr]:.4f} / {overall[ndcg]:.4f}")
+    return "\n".join(lines)
+
+
+def read(report_uri: str) -> dict[str, Any]:
+    with tf.io.gfile.GFile(os.path.join(report_uri, METRICS_FILE)) as handle:
+        return json.load(handle)
 
 
 @tfx.dsl.components.component
-def EvaluationReporter(
-    evaluation: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.ModelEvaluation],
+def QualityReport(
+    examples: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Examples],
+    model: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Model],
+    baselines: tfx.dsl.components.InputArtifact[artifacts.Baselines],
     blessing: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.ModelBlessing],
-    report: tfx.dsl.components.OutputArtifact[EvaluationReport],
+    report: tfx.dsl.components.OutputArtifact[artifacts.EvaluationReport],
+    baseline_model: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Model] = None,
 ) -> None:
-    """Logs the evaluation summary and writes summary.txt and report.html."""
-    blessed = bool(blessing.get_int_custom_property("blessed"))
-    text, page = render(evaluation.uri, blessed)
+    """Scores the test split and writes the report (see the module docstring)."""
+    gate = read_gate(blessing.uri)
+    test = score_test_split(
+        examples.uri,
+        path_utils.serving_model_path(model.uri),
+        path_utils.serving_model_path(baseline_model.uri) if baseline_model else None,
+        baselines.uri,
+    )
+    content = {"blessed": gate["blessed"], "gate": gate, "test": test}
+    text = render_text(content)
     logging.info("\n%s", text)
     tf.io.gfile.makedirs(report.uri)
-    with tf.io.gfile.GFile(os.path.join(report.uri, "summary.txt"), "w") as handle:
-        handle.write(text + "\n")
-    with tf.io.gfile.GFile(os.path.join(report.uri, "report.html"), "w") as handle:
-        handle.write(page)
+    files = {SUMMARY_FILE: text + "\n", HTML_FILE: render_html(content)}
+    files[METRICS_FILE] = json.dumps(content, indent=1)
+    for name, data in files.items():
+        with tf.io.gfile.GFile(os.path.join(report.uri, name), "w") as handle:
+            handle.write(data)
+    write_chart(test, os.path.join(report.uri, CHART_FILE))
+    report.set_int_custom_property("blessed", int(gate["blessed"]))
+    for name, table in test.items():
+        for metric, value in table[quality.SEEN_EXCLUDED]["overall"].items():
+            if metric in METRICS:
+                report.set_float_custom_property(property_name(name, metric), value)

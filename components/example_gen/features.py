@@ -21,6 +21,9 @@ class Shape(str, enum.Enum):
     SCALAR = "scalar"  # one value per example
     PER_CONTEXT_MOVIE = "per_context_movie"  # one value per context movie, oldest first
     FLATTENED = "flattened"  # several values per context movie, concatenated oldest first
+    # Every movie the user rated before the label, oldest first: what a ranking must exclude.
+    # Only held-out (eval and test) examples carry it; it is never a model input.
+    WHOLE_HISTORY = "whole_history"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,6 +43,7 @@ LABEL_MOVIE_ID = "label_movie_id"
 LABEL_TIMESTAMP = "label_timestamp"
 HISTORY_LENGTH = "history_length"  # all earlier ratings of the user, before truncation
 HISTORY_BUCKET = "history_bucket"  # HISTORY_LENGTH in coarse ranges, for sliced evaluation
+HISTORY_MOVIE_IDS = "history_movie_ids"  # the whole watch history (eval and test examples)
 USER_GENDER = "user_gender"
 USER_AGE = "user_age"
 USER_OCCUPATION = "user_occupation"
@@ -57,6 +61,7 @@ RAW_FEATURES: dict[str, RawFeature] = {
         RawFeature(LABEL_TIMESTAMP, Kind.INT, Shape.SCALAR),
         RawFeature(HISTORY_LENGTH, Kind.INT, Shape.SCALAR),
         RawFeature(HISTORY_BUCKET, Kind.STRING, Shape.SCALAR),
+        RawFeature(HISTORY_MOVIE_IDS, Kind.INT, Shape.WHOLE_HISTORY),
         RawFeature(USER_GENDER, Kind.STRING, Shape.SCALAR, user_feature=True),
         RawFeature(USER_AGE, Kind.INT, Shape.SCALAR, user_feature=True),
         RawFeature(USER_OCCUPATION, Kind.STRING, Shape.SCALAR, user_feature=True),

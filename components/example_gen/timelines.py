@@ -22,6 +22,10 @@ from components.example_gen import features as raw
 
 TRAIN, EVAL, TEST = "train", "eval", "test"
 SPLITS = (TRAIN, EVAL, TEST)
+# Splits whose examples carry the whole watch history (raw.HISTORY_MOVIE_IDS): ranking them
+# must exclude every movie the user already rated. Training needs only the context window,
+# and leaving it out there keeps the examples linear in the number of ratings.
+HELD_OUT_SPLITS = (EVAL, TEST)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -163,8 +167,13 @@ def _gather_ranges(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np
     return offsets, flat
 
 
-def _lists(offsets: np.ndarray, values: pa.Array) -> pa.ListArray:
-    return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), values)
+def _lists(
+    offsets: np.ndarray, values: pa.Array, missing: np.ndarray | None = None
+) -> pa.ListArray:
+    """Lists of ``values`` cut at ``offsets``; rows where ``missing`` is True are absent
+    from their example (an empty list would still count as a value of 0 in statistics)."""
+    mask = None if missing is None else pa.array(missing)
+    return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), values, mask=mask)
 
 
 def _singletons(values: np.ndarray | pa.Array) -> pa.ListArray:
@@ -190,6 +199,7 @@ def timeline_examples(
 
     An example predicts ``ratings[p]`` from the most recent ``max_context_length`` ratings
     before it, oldest first and unpadded (Transform pads them to the configured lengths).
+    Eval and test examples also list every earlier movie (``HISTORY_MOVIE_IDS``).
     Columns are built with numpy and encoded by tfx_bsl in C++: about 20x faster than
     filling one tf.train.Example proto per position in Python.
     """
@@ -204,6 +214,11 @@ def timeline_examples(
 
     offsets, flat = _gather_ranges(starts, positions)
     genre_offsets, genre_flat = _gather_ranges(genre_starts[starts], genre_starts[positions])
+    splits = split_names(timeline, positions, settings.split, cutoffs)
+    held_out = np.array([split in HELD_OUT_SPLITS for split in splits], bool)
+    history_offsets, history_flat = _gather_ranges(
+        np.zeros_like(positions), np.where(held_out, positions, 0)
+    )
     columns = {
         raw.USER_ID: _singletons(np.full(len(positions), timeline.user_id, np.int64)),
         raw.CONTEXT_MOVIE_ID: _lists(offsets, pa.array(movie_ids[flat])),
@@ -223,6 +238,9 @@ def timeline_examples(
         raw.HISTORY_BUCKET: _singletons(
             pa.array([raw.history_bucket(int(p)).encode() for p in positions], pa.binary())
         ),
+        raw.HISTORY_MOVIE_IDS: _lists(
+            history_offsets, pa.array(movie_ids[history_flat]), missing=~held_out
+        ),
     }
     if user is not None:
         count = len(positions)
@@ -232,9 +250,7 @@ def timeline_examples(
         columns[raw.USER_ZIP_PREFIX] = _singletons(pa.array([user.zip_prefix.encode()] * count))
     batch = pa.RecordBatch.from_arrays(list(columns.values()), list(columns))
     encoded = _encoder().encode(batch)
-    return list(
-        zip(split_names(timeline, positions, settings.split, cutoffs), encoded, strict=True)
-    )
+    return list(zip(splits, encoded, strict=True))
 
 
 @functools.cache

@@ -1,5 +1,18 @@
-"""File names of a pushed model folder (light: imported by the TensorFlow-free CLI)."""
+"""Names of what a pushed model offers an app: its files, signatures, inputs and outputs
+(light: imported by the TensorFlow-free CLI)."""
 
 MODEL_FILE = "model.tflite"
 QUANTIZED_FILE = "model_int8_weights.tflite"
 SIDECAR_FILE = "model.json"
+
+# The on-device signatures.
+RECOMMEND, RECOMMEND_UNSEEN = "recommend", "recommend_unseen"
+ON_DEVICE_SIGNATURES = (RECOMMEND, RECOMMEND_UNSEEN)
+TOP_IDS = "top_prediction_ids"
+TOP_SCORES = "top_prediction_scores"
+# The input of ``recommend_unseen`` listing every movie the user watched (raw ids).
+EXCLUDED_MOVIES = "excluded_movie_ids"
+
+# The SavedModel-only signature that scores every movie (quality report).
+SCORE_ALL_MOVIES = "score_all_movies"
+SCORES, MOVIE_IDS = "scores", "movie_ids"

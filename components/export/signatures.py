@@ -1,14 +1,20 @@
 """Serving signatures of the exported SavedModel.
 
 * ``serving_default``: serialized tf.Examples -> top-K raw movie ids and scores, applying
-  the Transform graph (TensorFlow Serving, TFMA).
+  the Transform graph (TensorFlow Serving, TFMA). Movies of the example's context and of its
+  whole history (``history_movie_ids``, where present) are never returned.
 * ``transform_features``: serialized tf.Examples -> transformed features (TFMA).
 * ``recommend`` / ``recommend_unseen``: the on-device signatures. Fixed-length inputs named
   after the config's features: raw int32 ids for INT features, float32 values for FLOAT
   features, int32 vocabulary rows for STRING features (the app looks strings up in the
-  vocabulary shipped beside the model). Outputs ``top_prediction_ids`` (raw movie ids) and
-  ``top_prediction_scores``; ``recommend_unseen`` never returns a movie of the history.
-  Raw ids are mapped with dense gather tables, which TFLite runs as builtin ops.
+  vocabulary shipped beside the model). ``recommend_unseen`` also takes
+  ``excluded_movie_ids``, the user's whole watch history (raw ids, padded with 0), and never
+  returns one of them or a movie of the context. Outputs ``top_prediction_ids`` (raw movie
+  ids) and ``top_prediction_scores``. Raw ids are mapped with dense gather tables, which
+  TFLite runs as builtin ops.
+* ``score_all_movies``: the on-device inputs with a batch dimension -> the score of every
+  movie (``scores``, one column per entry of ``movie_ids``). Not converted to TFLite: the
+  quality report ranks every movie with it, through the same input path as the device.
 """
 
 from __future__ import annotations
@@ -17,23 +23,29 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_transform as tft
 
+from components.example_gen import features as raw
+from components.export import on_device_inputs
+from components.export.layout import (
+    EXCLUDED_MOVIES,
+    MOVIE_IDS,
+    RECOMMEND,
+    RECOMMEND_UNSEEN,
+    SCORE_ALL_MOVIES,
+    SCORES,
+    TOP_IDS,
+    TOP_SCORES,
+)
 from components.model.recommender import NEG_INF, Recommender
 from components.transform import ids
 from configs import input_config
 from configs.input_config_pb2 import FLOAT, INT, STRING, InputConfig
-
-TOP_IDS = "top_prediction_ids"
-TOP_SCORES = "top_prediction_scores"
-ON_DEVICE_SIGNATURES = ("recommend", "recommend_unseen")
-# Raw ids above this have no gather-table entry of their own and map to the OOV row.
-_MAX_TABLE_SIZE = ids.MAX_TABLE_SIZE
 
 
 def raw_to_row_table(vocabulary: list[bytes]) -> np.ndarray:
     """Dense table: raw integer id -> embedding row (OOV row for ids not in the vocabulary)."""
     values = [int(v) for v in vocabulary]
     size = max([*values, 0]) + 1
-    if size > _MAX_TABLE_SIZE:
+    if size > ids.MAX_TABLE_SIZE:
         raise ValueError(f"raw ids up to {size - 1} are too large for an on-device gather table")
     table = np.full(size, ids.oov_row(len(values)), np.int32)
     table[values] = np.arange(ids.FIRST_VOCAB_ROW, len(values) + ids.FIRST_VOCAB_ROW)
@@ -80,6 +92,8 @@ class ExportModule(tf.Module):
         }
         movies = transform_output.vocabulary_by_name(label.vocab_name)
         self._row_to_movie = tf.constant(row_to_raw_table(movies))
+        self._movie_feature = input_config.movie_feature(config).feature_name
+        self._excluded_length = input_config.excluded_movies_length(config)
         self._raw_to_row = {}
         self._scales = {}
         for feature in input_config.input_features(config):
@@ -100,11 +114,37 @@ class ExportModule(tf.Module):
         scores, rows = tf.math.top_k(logits, k=self._top_k)
         return {TOP_IDS: tf.gather(self._row_to_movie, rows), TOP_SCORES: scores}
 
+    @staticmethod
+    def _without(logits: tf.Tensor, rows: tf.Tensor) -> tf.Tensor:
+        """``logits`` ``[rows]`` with the given movie rows never ranked.
+
+        A scatter touches only the given rows; a one-hot mask over the whole catalogue made
+        the on-device signature 4x slower. Repeats add up, harmlessly.
+        """
+        rows = tf.reshape(rows, [-1, 1])
+        seen = tf.scatter_nd(rows, tf.ones([tf.shape(rows)[0]], tf.float32), tf.shape(logits))
+        return logits + seen * NEG_INF
+
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
     def serve_examples(self, serialized: tf.Tensor) -> dict[str, tf.Tensor]:
         parsed = tf.io.parse_example(serialized, self._raw_spec)
         transformed = self.tft_layer(parsed)
-        top = self._top(self.model(transformed, training=False))
+        logits = self.model(transformed, training=False)
+        history_spec = {raw.HISTORY_MOVIE_IDS: tf.io.VarLenFeature(tf.int64)}
+        history = tf.io.parse_example(serialized, history_spec)[raw.HISTORY_MOVIE_IDS]
+        history_rows = self._rows(self._movie_feature, tf.cast(history.values, tf.int32))
+        # [example, row] pairs of every movie to exclude: the whole history and the context.
+        window = tf.cast(transformed[self._movie_feature], tf.int32)
+        examples = tf.range(tf.shape(window)[0])[:, tf.newaxis] + tf.zeros_like(window)
+        pairs = tf.concat(
+            [
+                tf.stack([tf.cast(history.indices[:, 0], tf.int32), history_rows], axis=1),
+                tf.stack([tf.reshape(examples, [-1]), tf.reshape(window, [-1])], axis=1),
+            ],
+            axis=0,
+        )
+        seen = tf.scatter_nd(pairs, tf.ones([tf.shape(pairs)[0]], tf.float32), tf.shape(logits))
+        top = self._top(logits + seen * NEG_INF)
         return {TOP_IDS: tf.cast(top[TOP_IDS], tf.int64), TOP_SCORES: top[TOP_SCORES]}
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
@@ -112,11 +152,13 @@ class ExportModule(tf.Module):
         parsed = tf.io.parse_example(serialized, self._raw_spec)
         return self.tft_layer(parsed)
 
-    def on_device_input_specs(self) -> list[tf.TensorSpec]:
+    def on_device_input_specs(self, batch: bool = False) -> list[tf.TensorSpec]:
         specs = []
+        leading = [None] if batch else []
         for feature in input_config.input_features(self._config):
             dtype = tf.float32 if feature.feature_type == FLOAT else tf.int32
-            specs.append(tf.TensorSpec([feature.feature_length], dtype, name=feature.feature_name))
+            shape = [*leading, feature.feature_length]
+            specs.append(tf.TensorSpec(shape, dtype, name=feature.feature_name))
         return specs
 
     def _rows(self, name: str, values: tf.Tensor) -> tf.Tensor:
@@ -131,45 +173,49 @@ class ExportModule(tf.Module):
         limit = self._string_rows[name]
         return tf.where(tf.logical_and(values >= 0, values < limit), values, limit - 1)
 
-    def _on_device_logits(self, tensors: tuple[tf.Tensor, ...]) -> tf.Tensor:
+    def _logits(self, tensors: tuple[tf.Tensor, ...]) -> tf.Tensor:
+        """Logits ``[batch, rows]`` of on-device inputs ``[batch, length]``."""
         features = {}
         for feature, values in zip(input_config.input_features(self._config), tensors, strict=True):
             name = feature.feature_name
             if feature.feature_type == FLOAT:
-                features[name] = (values * self._scales[name])[tf.newaxis]
+                features[name] = values * self._scales[name]
             else:
-                features[name] = self._rows(name, values)[tf.newaxis]
-        return self.model(features, training=False)[0]
+                features[name] = self._rows(name, values)
+        return self.model(features, training=False)
 
     def recommend_fn(self, exclude_history: bool):
-        """The on-device signature; ``exclude_history`` masks the movies in the history."""
-        movie_feature = next(
-            f.feature_name
-            for f in input_config.activity_features(self._config)
-            if f.vocab_name == self._config.label_feature.vocab_name
-        )
+        """The on-device signature; ``exclude_history`` masks the context's movies and the
+        ``excluded_movie_ids`` input."""
         names = [f.feature_name for f in input_config.input_features(self._config)]
+        movies = names.index(self._movie_feature)
+        specs = self.on_device_input_specs()
+        if exclude_history:
+            specs.append(tf.TensorSpec([self._excluded_length], tf.int32, name=EXCLUDED_MOVIES))
 
         def recommend(*tensors: tf.Tensor) -> dict[str, tf.Tensor]:
-            logits = self._on_device_logits(tensors)
+            features = tensors[: len(names)]
+            logits = self._logits(tuple(t[tf.newaxis] for t in features))[0]
             if exclude_history:
-                rows = self._rows(movie_feature, tensors[names.index(movie_feature)])
-                # A scatter touches only the history's rows; a one-hot mask over the whole
-                # catalogue made this signature 4x slower on device. Repeats add up, harmlessly.
-                seen = tf.scatter_nd(
-                    rows[:, tf.newaxis], tf.ones_like(rows, tf.float32), tf.shape(logits)
-                )
-                logits = logits + seen * NEG_INF
+                excluded = tf.concat([features[movies], tensors[-1]], axis=0)
+                logits = self._without(logits, self._rows(self._movie_feature, excluded))
             return self._top(logits)
 
-        return tf.function(recommend, input_signature=self.on_device_input_specs())
+        return tf.function(recommend, input_signature=specs)
+
+    def score_all_movies_fn(self):
+        def score_all_movies(*tensors: tf.Tensor) -> dict[str, tf.Tensor]:
+            return {SCORES: self._logits(tensors), MOVIE_IDS: self._row_to_movie}
+
+        return tf.function(score_all_movies, input_signature=self.on_device_input_specs(True))
 
     def signatures(self) -> dict[str, tf.types.experimental.ConcreteFunction]:
         return {
             "serving_default": self.serve_examples.get_concrete_function(),
             "transform_features": self.transform_features.get_concrete_function(),
-            "recommend": self.recommend_fn(exclude_history=False).get_concrete_function(),
-            "recommend_unseen": self.recommend_fn(exclude_history=True).get_concrete_function(),
+            RECOMMEND: self.recommend_fn(exclude_history=False).get_concrete_function(),
+            RECOMMEND_UNSEEN: self.recommend_fn(exclude_history=True).get_concrete_function(),
+            SCORE_ALL_MOVIES: self.score_all_movies_fn().get_concrete_function(),
         }
 
 
@@ -180,6 +226,9 @@ def export(
     top_k: int,
     export_dir: str,
 ) -> None:
-    """Saves the model with all four signatures."""
+    """Saves the model with its signatures and the spec of its on-device inputs."""
     module = ExportModule(model, transform_output, config, top_k)
     tf.saved_model.save(module, export_dir, signatures=module.signatures())
+    on_device_inputs.write_spec(
+        export_dir, config, on_device_inputs.string_vocabularies(transform_output, config)
+    )

@@ -25,14 +25,26 @@ from tfx.dsl.components.base import base_component, base_executor, executor_spec
 from tfx.types import artifact_utils, standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 
+import movie_recs as artifacts
 from components.data_formats import movielens
-from components.evaluation import report
+from components.evaluation import quality, tfma_results
+from components.evaluation import report as quality_report
+from components.example_gen import timelines
 from components.export import on_device_inputs
-from components.export.layout import MODEL_FILE, QUANTIZED_FILE, SIDECAR_FILE
-from components.export.signatures import ON_DEVICE_SIGNATURES, TOP_IDS, TOP_SCORES
+from components.export.layout import (
+    EXCLUDED_MOVIES,
+    MODEL_FILE,
+    ON_DEVICE_SIGNATURES,
+    QUANTIZED_FILE,
+    RECOMMEND,
+    RECOMMEND_UNSEEN,
+    SIDECAR_FILE,
+    TOP_IDS,
+    TOP_SCORES,
+)
 from components.transform import ids
 from configs import input_config
-from configs.input_config_pb2 import FLOAT, STRING
+from configs.input_config_pb2 import FLOAT, INT, STRING
 
 SCORE_TOLERANCE = 1e-3
 
@@ -52,26 +64,38 @@ def convert(saved_model_dir: str, quantize: bool = False) -> bytes:
     return converter.convert()
 
 
-def read_eval_examples(examples_uri: str, limit: int) -> list[tf.train.Example]:
-    files = sorted(tf.io.gfile.glob(os.path.join(examples_uri, "Split-eval", "*")))
-    dataset = tf.data.TFRecordDataset(files, compression_type="GZIP").take(limit)
-    return [tf.train.Example.FromString(record.numpy()) for record in dataset]
+def read_eval_inputs(
+    examples_uri: str, config, vocabularies: dict[str, list[bytes]], limit: int
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The on-device inputs and labels of up to ``limit`` eval examples."""
+    held_out = quality.read_held_out(
+        examples_uri, timelines.EVAL, on_device_inputs.feature_names(config), limit
+    )
+    return on_device_inputs.from_columns(held_out.columns, config, vocabularies), held_out.labels
 
 
-def _lite_top(model: bytes, signature: str, inputs: list[dict[str, np.ndarray]]):
+def signature_inputs(inputs: dict[str, np.ndarray], runner) -> list[dict[str, np.ndarray]]:
+    """Per example, the inputs the signature ``runner`` takes (by name)."""
+    names = list(runner.get_input_details())
+    count = len(next(iter(inputs.values())))
+    return [on_device_inputs.example(inputs, i, names) for i in range(count)]
+
+
+def _lite_top(model: bytes, signature: str, inputs: dict[str, np.ndarray]):
     runner = Interpreter(model_content=model).get_signature_runner(signature)
-    return [runner(**features) for features in inputs]
+    return [runner(**features) for features in signature_inputs(inputs, runner)]
 
 
-def parity_report(saved_model, model: bytes, inputs: list[dict[str, np.ndarray]]) -> list[str]:
+def parity_report(saved_model, model: bytes, inputs: dict[str, np.ndarray]) -> list[str]:
     """One line per context where TFLite and the SavedModel disagree (empty when they agree)."""
     problems = []
     for signature in ON_DEVICE_SIGNATURES:
         lite = _lite_top(model, signature, inputs)
-        for row, (features, lite_top) in enumerate(zip(inputs, lite, strict=True)):
-            saved = saved_model.signatures[signature](
-                **{k: tf.constant(v) for k, v in features.items()}
-            )
+        saved_signature = saved_model.signatures[signature]
+        names = list(saved_signature.structured_input_signature[1])
+        for row, lite_top in enumerate(lite):
+            features = on_device_inputs.example(inputs, row, names)
+            saved = saved_signature(**{k: tf.constant(v) for k, v in features.items()})
             saved_ids, saved_scores = saved[TOP_IDS].numpy(), saved[TOP_SCORES].numpy()
             if not np.array_equal(saved_ids, lite_top[TOP_IDS]):
                 problems.append(
@@ -85,8 +109,9 @@ def parity_report(saved_model, model: bytes, inputs: list[dict[str, np.ndarray]]
     return problems
 
 
-def hit_rate(model: bytes, inputs: list[dict[str, np.ndarray]], labels: list[int]) -> float:
-    tops = _lite_top(model, "recommend_unseen", inputs)
+def hit_rate(model: bytes, inputs: dict[str, np.ndarray], labels: np.ndarray) -> float:
+    """HR@K of ``recommend_unseen`` (the signature an app calls) on these examples."""
+    tops = _lite_top(model, RECOMMEND_UNSEEN, inputs)
     return float(np.mean([label in top[TOP_IDS] for top, label in zip(tops, labels, strict=True)]))
 
 
@@ -108,8 +133,21 @@ def input_spec(config) -> list[dict[str, Any]]:
                 "vocab_name": feature.vocab_name,
                 "padding_value": ids.PADDING,
                 "order": "oldest first, newest last; shorter histories padded on the left",
+                **({"unknown_id": ids.UNKNOWN_RAW_ID} if feature.feature_type == INT else {}),
             }
         )
+    spec.append(
+        {
+            "name": EXCLUDED_MOVIES,
+            "length": input_config.excluded_movies_length(config),
+            "dtype": "int32",
+            "values": "raw ids of every movie the user watched (recommend_unseen only)",
+            "vocab_name": config.label_feature.vocab_name,
+            "padding_value": ids.PADDING,
+            "unknown_id": ids.UNKNOWN_RAW_ID,
+            "order": "any; a longer history keeps its most recent movies",
+        }
+    )
     return spec
 
 
@@ -127,23 +165,21 @@ class Executor(base_executor.BaseExecutor):
         transform_output = tft.TFTransformOutput(
             artifact_utils.get_single_instance(input_dict["transform_graph"]).uri
         )
-        examples = read_eval_examples(
+        vocabularies = on_device_inputs.string_vocabularies(transform_output, config)
+        inputs, labels = read_eval_inputs(
             artifact_utils.get_single_instance(input_dict["examples"]).uri,
+            config,
+            vocabularies,
             exec_properties["parity_examples"],
         )
-        vocabularies = on_device_inputs.string_vocabularies(transform_output, config)
-        inputs = [on_device_inputs.from_example(e, config, vocabularies) for e in examples]
-        labels = [
-            e.features.feature[config.label_feature.feature_name].int64_list.value[0]
-            for e in examples
-        ]
+        contexts = len(labels)
 
         float_model = convert(saved_model_dir)
         problems = parity_report(tf.saved_model.load(saved_model_dir), float_model, inputs)
         if problems:
             raise ParityError(
                 f"TFLite and SavedModel disagree on {len(problems)} of "
-                f"{len(inputs) * len(ON_DEVICE_SIGNATURES)} checks; nothing pushed:\n  "
+                f"{contexts * len(ON_DEVICE_SIGNATURES)} checks; nothing pushed:\n  "
                 + "\n  ".join(problems[:20])
             )
         files = {MODEL_FILE: float_model}
@@ -158,6 +194,7 @@ class Executor(base_executor.BaseExecutor):
                 files[QUANTIZED_FILE] = quantized_model
 
         evaluation = artifact_utils.get_single_instance(input_dict["evaluation"])
+        report = artifact_utils.get_single_instance(input_dict["report"])
         sidecar = self._sidecar(
             config,
             transform_output,
@@ -165,7 +202,8 @@ class Executor(base_executor.BaseExecutor):
             model,
             blessing,
             evaluation,
-            len(inputs),
+            report,
+            contexts,
             quantized,
         )
         files[SIDECAR_FILE] = json.dumps(sidecar, indent=1, ensure_ascii=False).encode()
@@ -190,6 +228,7 @@ class Executor(base_executor.BaseExecutor):
         model,
         blessing,
         evaluation,
+        report,
         parity_contexts: int,
         quantized: dict,
     ) -> dict[str, Any]:
@@ -201,8 +240,11 @@ class Executor(base_executor.BaseExecutor):
         return {
             "model_file": MODEL_FILE,
             "signatures": {
-                "recommend": "top-K movies for the history",
-                "recommend_unseen": "top-K movies, never one of the history (what an app shows)",
+                RECOMMEND: "top-K movies for the history",
+                RECOMMEND_UNSEEN: (
+                    "top-K movies, never one of the history or of excluded_movie_ids (what "
+                    "an app shows: pass the whole watch history)"
+                ),
             },
             "inputs": input_spec(config),
             "outputs": {TOP_IDS: "int32 raw movie ids, best first", TOP_SCORES: "float32"},
@@ -222,7 +264,11 @@ class Executor(base_executor.BaseExecutor):
                 for m in movie_ids
                 if m in movies
             },
-            "metrics": report.candidate_metrics(evaluation.uri).get("overall", {}),
+            # Eval split: the gate's figures (TFMA); test split: the quality report's.
+            "metrics": tfma_results.model_metrics(evaluation.uri).get(tfma_results.OVERALL, {}),
+            "quality": quality_report.read(report.uri)["test"][quality_report.CANDIDATE][
+                quality.SEEN_EXCLUDED
+            ]["overall"],
             "parity": {"contexts": parity_contexts, "score_tolerance": SCORE_TOLERANCE},
             "quantized_variant": quantized,
             "lineage": {
@@ -230,6 +276,7 @@ class Executor(base_executor.BaseExecutor):
                 "model_uri": model.uri,
                 "blessing_artifact_id": blessing.id,
                 "evaluation_artifact_id": evaluation.id,
+                "report_artifact_id": report.id,
             },
         }
 
@@ -249,6 +296,7 @@ class TFLitePusherSpec(types.ComponentSpec):
         "transform_graph": ChannelParameter(type=standard_artifacts.TransformGraph),
         "examples": ChannelParameter(type=standard_artifacts.Examples),
         "evaluation": ChannelParameter(type=standard_artifacts.ModelEvaluation),
+        "report": ChannelParameter(type=artifacts.EvaluationReport),
     }
     OUTPUTS = {"pushed_model": ChannelParameter(type=standard_artifacts.PushedModel)}
 
@@ -267,6 +315,7 @@ class TFLitePusher(base_component.BaseComponent):
         transform_graph,
         examples,
         evaluation,
+        report,
         push_destination: str,
         data_dir: str,
         input_config_text: str,
@@ -281,6 +330,7 @@ class TFLitePusher(base_component.BaseComponent):
                 transform_graph=transform_graph,
                 examples=examples,
                 evaluation=evaluation,
+                report=report,
                 push_destination=push_destination,
                 data_dir=data_dir,
                 input_config=input_config_text,

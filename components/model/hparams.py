@@ -1,21 +1,50 @@
-"""Training hyper-parameters (the Trainer's ``custom_config["hparams"]``)."""
+"""Training hyper-parameters (the Trainer's ``custom_config["hparams"]``).
+
+The defaults are the project's best recipe (docs/benchmarks.md): a causal Transformer over
+64-dimensional movie embeddings, trained on whole sequences with a loss at every position,
+the history's embedding table scoring the candidates, and as many epochs as the eval split's
+HR@K keeps improving (early stopping, best weights restored). "auto" values follow the input
+config: the sequence layout and tied embeddings wherever the config allows them.
+
+:meth:`HParams.for_config` resolves them and checks every combination against the config
+and the gate in one place, so that settings that cannot work fail before a run starts.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any
+
+from configs import input_config
+from configs.input_config_pb2 import InputConfig
+
+AUTO = "auto"
+# The "auto" batch size: a power of two in [MIN_AUTO_BATCH, MAX_AUTO_BATCH] giving at least
+# STEPS_PER_EPOCH optimizer steps per epoch where the data allows.
+STEPS_PER_EPOCH = 300
+MIN_AUTO_BATCH, MAX_AUTO_BATCH = 32, 128
 
 
 @dataclasses.dataclass(frozen=True)
 class HParams:
-    batch_size: int = 256
-    learning_rate: float = 0.005
+    # "auto": as large as 128 while an epoch still has about 300 optimizer steps (at least
+    # 32): small data sets get enough updates per epoch for early stopping to judge.
+    batch_size: int | str = AUTO
+    learning_rate: float = 0.002
     optimizer: str = "adam"  # adam | adagrad | sgd
-    epochs: int = 3
+    # The most passes over the training data; early stopping usually ends training sooner.
+    epochs: int = 30
+    # Stop after this many epochs without a better eval HR@K (0: train every epoch). The
+    # weights of the best epoch are restored either way.
+    early_stopping_patience: int = 3
+    # A training-time budget in minutes (None: none): training stops after the epoch that
+    # exhausts it, keeping the best epoch so far.
+    train_minutes: float | None = None
     # When set, train this many steps (the data repeats) instead of ``epochs`` passes.
     train_steps: int | None = None
     gradient_clip_norm: float = 1.0
-    hidden_layer_dims: tuple[int, ...] = (64,)
+    hidden_layer_dims: tuple[int, ...] = ()
     conv_num_filter_ratios: tuple[float, ...] = (2.0, 4.0)  # filters = ratio x input dim
     conv_kernel_size: int = 4
     # Position-weighted sums of the newest activities beside the max-pooled convolutions.
@@ -23,17 +52,19 @@ class HParams:
     lstm_num_units: int = 32
     transformer_layers: int = 2
     transformer_heads: int = 2
-    dropout: float = 0.1
+    dropout: float = 0.2
     # Score movies with the history's own movie embedding table instead of a separate label
     # table (SASRec does): half the movie parameters, and every movie's row learns both as
-    # context and as target. Needs a context feature with the label's vocab and size.
-    tie_embeddings: bool = False
+    # context and as target. Needs the context movie's embedding_dim to equal the label's.
+    # "auto": tie whenever the config allows it.
+    tie_embeddings: bool | str = AUTO
+    # windows: one example per label (every encoder, any feature groups). sequences: each
+    # user's training timeline in pieces with a loss at every position (one activity group).
+    # "auto": sequences whenever the config allows it.
+    training_layout: str = AUTO
     # softmax: full cross-entropy over the vocabulary. sampled_softmax: log-uniform
     # negatives (the vocabulary is sorted by frequency). in_batch: the batch's other labels
     # as negatives. Both sampled losses subtract log Q(negative) to correct the sampling.
-    # windows: one example per label (every encoder). sequences: each user's training
-    # timeline in pieces with a loss at every position (one activity group, no globals).
-    training_layout: str = "windows"
     loss: str = "softmax"
     num_sampled: int = 1024
     num_predictions: int = 10  # K of the exported top-K signatures
@@ -45,19 +76,123 @@ class HParams:
     OPTIMIZERS = ("adam", "adagrad", "sgd")
 
     def __post_init__(self) -> None:
+        problems = self._problems()
+        if problems:
+            raise ValueError("Invalid hyper-parameters:\n  - " + "\n  - ".join(problems))
+
+    def _problems(self) -> list[str]:
+        """Every value that cannot work on its own, whatever the config."""
+        problems = self._type_problems()
+        if problems:  # the range checks below need the right types
+            return problems
         if self.loss not in self.LOSSES:
-            raise ValueError(f"loss must be one of {self.LOSSES}, got {self.loss!r}")
-        if self.training_layout not in self.LAYOUTS:
-            raise ValueError(f"training_layout must be one of {self.LAYOUTS}")
+            problems.append(f"loss must be one of {self.LOSSES}, got {self.loss!r}")
+        if self.training_layout not in (*self.LAYOUTS, AUTO):
+            problems.append(
+                f"training_layout must be one of {(*self.LAYOUTS, AUTO)}, "
+                f"got {self.training_layout!r}"
+            )
+        if self.tie_embeddings not in (True, False, AUTO):
+            problems.append(f"tie_embeddings must be true, false or {AUTO!r}")
         if self.optimizer not in self.OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {self.OPTIMIZERS}, got {self.optimizer!r}")
-        if self.batch_size < 1 or self.epochs < 1 or self.num_predictions < 1:
-            raise ValueError("batch_size, epochs and num_predictions must be positive")
+            problems.append(f"optimizer must be one of {self.OPTIMIZERS}, got {self.optimizer!r}")
+        positive = ("epochs", "num_predictions", "num_sampled")
+        positive += () if self.batch_size == AUTO else ("batch_size",)
+        positive += ("transformer_layers", "transformer_heads", "lstm_num_units")
+        for name in positive:
+            if getattr(self, name) < 1:
+                problems.append(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.learning_rate < 0:
+            problems.append(f"learning_rate must be >= 0, got {self.learning_rate}")
+        if not 0 <= self.dropout < 1:
+            problems.append(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.early_stopping_patience < 0:
+            problems.append("early_stopping_patience must be >= 0 (0: no early stopping)")
+        if self.train_minutes is not None and self.train_minutes <= 0:
+            problems.append(f"train_minutes must be positive, got {self.train_minutes}")
+        if self.train_steps is not None and self.train_steps < 1:
+            problems.append(f"train_steps must be at least 1, got {self.train_steps}")
+        if any(units < 1 for units in self.hidden_layer_dims):
+            problems.append(f"hidden_layer_dims must be positive, got {self.hidden_layer_dims}")
+        if not self.eval_top_k or min(self.eval_top_k) < 1:
+            problems.append(f"eval_top_k must list positive Ks, got {self.eval_top_k}")
+        return problems
+
+    def _type_problems(self) -> list[str]:
+        problems = []
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            kind = str(field.type)
+            if (value is None and "None" in kind) or (value == AUTO and "str" in kind):
+                continue  # None or "auto" where allowed
+            if kind == "bool | str":
+                continue  # tie_embeddings is checked by value
+            if kind.startswith("int"):
+                ok = isinstance(value, int) and not isinstance(value, bool)
+            elif kind.startswith("float"):
+                ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+            elif kind.startswith("tuple"):
+                ok = isinstance(value, tuple) and all(
+                    isinstance(v, (int, float)) and not isinstance(v, bool) for v in value
+                )
+            elif kind.startswith("bool"):
+                ok = isinstance(value, bool)
+            else:
+                ok = isinstance(value, str)
+            if not ok:
+                problems.append(f"{field.name} must be {kind}, got {value!r}")
+        return problems
+
+    def with_batch_size_for(self, examples: int) -> HParams:
+        """These hyper-parameters with an "auto" batch size chosen for ``examples``
+        training examples (sequences or windows)."""
+        if self.batch_size != AUTO:
+            return self
+        size = 2 ** int(math.log2(max(examples // STEPS_PER_EPOCH, 1)))
+        return dataclasses.replace(self, batch_size=min(MAX_AUTO_BATCH, max(MIN_AUTO_BATCH, size)))
 
     @property
     def steps_per_epoch(self) -> int | None:
         """Batches per epoch when ``train_steps`` is set (the data repeats), else None."""
         return max(1, self.train_steps // self.epochs) if self.train_steps else None
+
+    def for_config(self, config: InputConfig, gate_k: int | None = None) -> HParams:
+        """These hyper-parameters with "auto" resolved for ``config``; raises ValueError
+        naming every combination with the config (and the gate's K) that cannot work."""
+        problems = []
+        groups = len(config.activity_feature_groups)
+        layout = self.training_layout
+        if layout == AUTO:
+            layout = "sequences" if groups == 1 else "windows"
+        elif layout == "sequences" and groups != 1:
+            problems.append(
+                f'training_layout="sequences" needs exactly one activity feature group (the '
+                f"input config has {groups}): a second group, such as the flattened genres, "
+                'has no value per activity. Use training_layout="windows".'
+            )
+        if layout == "sequences" and self.loss != "softmax":
+            problems.append(
+                f'training_layout="sequences" trains with the full softmax; loss={self.loss!r} '
+                'is for the windows layout (training_layout="windows").'
+            )
+        movie_dim = input_config.movie_feature(config).embedding_dim
+        label_dim = config.label_feature.embedding_dim
+        tie = self.tie_embeddings
+        if tie == AUTO:
+            tie = movie_dim == label_dim
+        elif tie and movie_dim != label_dim:
+            problems.append(
+                f"tie_embeddings needs the context movie's embedding_dim ({movie_dim}) to "
+                f"equal the label's ({label_dim})"
+            )
+        if gate_k is not None and self.num_predictions < gate_k:
+            problems.append(
+                f"num_predictions ({self.num_predictions}) must be at least the gate's K "
+                f"({gate_k}): recall@{gate_k} needs {gate_k} predictions"
+            )
+        if problems:
+            raise ValueError("Invalid hyper-parameters:\n  - " + "\n  - ".join(problems))
+        return dataclasses.replace(self, training_layout=layout, tie_embeddings=tie)
 
     @classmethod
     def from_dict(cls, values: dict[str, Any] | None) -> HParams:

@@ -113,7 +113,8 @@ class ContextTower(keras.layers.Layer):
         genres, has no per-position value. User (global) features are the same at every
         position.
         """
-        check_sequence_groups(len(self._activity))
+        if len(self._activity) != 1:  # HParams.for_config refuses such configs first
+            raise ValueError("sequence_context needs exactly one activity feature group")
         embed, encoder = self._activity[0]
         embeddings, mask = embed(inputs)
         x = encoder(embeddings, mask, training=training, all_positions=True)
@@ -133,37 +134,6 @@ class ContextTower(keras.layers.Layer):
         return tf.reshape(embeddings, [-1, embeddings.shape[1] * embeddings.shape[2]])
 
 
-def check_sequence_groups(activity_groups: int) -> None:
-    """Raises a clear error unless the sequence layout can train these feature groups.
-
-    A loss at every position needs a per-position context: exactly one activity group.
-    """
-    if activity_groups != 1:
-        raise ValueError(
-            'training_layout="sequences" needs exactly one activity feature group (the '
-            f"input config has {activity_groups}): a second group, such as the flattened "
-            "genres, has no value per activity. Use the windows layout."
-        )
-
-
-def tied_feature(config: InputConfig) -> str:
-    """The activity feature whose embedding table can also score labels."""
-    label = config.label_feature
-    for group in config.activity_feature_groups:
-        for feature in group.features:
-            if feature.vocab_name == label.vocab_name and feature.feature_type != FLOAT:
-                if feature.embedding_dim != label.embedding_dim:
-                    raise ValueError(
-                        f"tie_embeddings needs {feature.feature_name}'s embedding_dim "
-                        f"({feature.embedding_dim}) to equal {label.feature_name}'s "
-                        f"({label.embedding_dim})"
-                    )
-                return feature.feature_name
-    raise ValueError(
-        f"tie_embeddings needs an activity feature with vocab_name {label.vocab_name!r}"
-    )
-
-
 class Recommender(keras.Model):
     """Scores every movie-vocabulary row for a history; trains with (sampled) softmax."""
 
@@ -171,6 +141,7 @@ class Recommender(keras.Model):
         self, config: InputConfig, vocab_sizes: dict[str, int], hparams: HParams, **kwargs
     ):
         super().__init__(**kwargs)
+        hparams = hparams.for_config(config)
         self.hparams = hparams
         self.label_name = config.label_feature.feature_name
         movie_vocab_size = vocab_sizes[config.label_feature.vocab_name]
@@ -178,7 +149,9 @@ class Recommender(keras.Model):
         self.oov_row = ids.oov_row(movie_vocab_size)
         self.input_names = [f.feature_name for f in input_config.input_features(config)]
         self.context_tower = ContextTower(config, vocab_sizes, hparams, name="context_tower")
-        self.tied_feature = tied_feature(config) if hparams.tie_embeddings else None
+        self.tied_feature = (
+            input_config.movie_feature(config).feature_name if hparams.tie_embeddings else None
+        )
         self.label_embedding = (
             None
             if self.tied_feature
@@ -253,8 +226,6 @@ class Recommender(keras.Model):
         features, labels = data
         labels = tf.reshape(labels, [-1])
         with tf.GradientTape() as tape:
-            if not self.label_embedding.built:
-                self.label_embedding.build(None)
             context = self.context(features, training=True)
             loss = self._sampled_loss(context, labels) + sum(self.losses)
         gradients = tape.gradient(loss, self.trainable_variables)

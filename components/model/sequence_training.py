@@ -16,34 +16,10 @@ import numpy as np
 import tensorflow as tf
 
 from components.model.hparams import HParams
-from components.model.recommender import (
-    KnownLabelCrossEntropy,
-    Recommender,
-    check_sequence_groups,
-    make_optimizer,
-)
+from components.model.recommender import KnownLabelCrossEntropy, Recommender, make_optimizer
 from components.transform import ids
-from configs.input_config_pb2 import FLOAT
 
 keras = tf.keras
-
-
-def check_config(config) -> None:
-    """Raises a clear error for an input config the sequence layout cannot train."""
-    check_sequence_groups(len(config.activity_feature_groups))
-    movie_feature(config)
-
-
-def movie_feature(config) -> str:
-    """The activity feature that holds the label's vocabulary (the history's movie rows)."""
-    label = config.label_feature
-    for feature in config.activity_feature_groups[0].features:
-        if feature.vocab_name == label.vocab_name and feature.feature_type != FLOAT:
-            return feature.feature_name
-    raise ValueError(
-        'training_layout="sequences" needs an activity feature with vocab_name '
-        f"{label.vocab_name!r}: the label of each position is the next activity's."
-    )
 
 
 @dataclasses.dataclass
@@ -81,17 +57,12 @@ def sequence_examples(
             start = max(0, end - length)
             if (timeline.next_movies[start:end] != ids.PADDING).any():
                 for name, values in timeline.activities.items():
-                    inputs[name].append(left_padded(values[start:end], length))
+                    inputs[name].append(ids.left_padded(values[start:end], length, values.dtype))
                 for name, value in timeline.user.items():
                     inputs[name].append(value)
-                targets.append(left_padded(timeline.next_movies[start:end], length))
+                targets.append(ids.left_padded(timeline.next_movies[start:end], length, np.int32))
             end = start
     return {name: np.stack(rows) for name, rows in inputs.items()}, np.array(targets, np.int32)
-
-
-def left_padded(values: np.ndarray, length: int) -> np.ndarray:
-    """``values`` with zeros (padding) in front, to ``length``."""
-    return np.concatenate([np.zeros(length - len(values), values.dtype), values])
 
 
 def timelines_from_windows(
@@ -169,25 +140,6 @@ class SequenceModel(keras.Model):
 
     def call(self, inputs: dict[str, tf.Tensor], training=None) -> tf.Tensor:
         return self.recommender.sequence_logits(inputs, training=training)
-
-
-class WindowEvaluation(keras.callbacks.Callback):
-    """After each epoch, the recommender's own metrics on window examples (``val_...``).
-
-    Sequence training optimises per-position logits, but what is served is one window:
-    this reports the served model's hit rates, and, placed before a TensorBoard callback,
-    logs them there as the window layout's ``validation_data`` would.
-    """
-
-    def __init__(self, recommender: Recommender, windows: tf.data.Dataset):
-        super().__init__()
-        self.recommender = recommender
-        self.windows = windows
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        results = self.recommender.evaluate(self.windows, verbose=0, return_dict=True)
-        if logs is not None:
-            logs.update({f"val_{name}": value for name, value in results.items()})
 
 
 def fit_sequences(

@@ -17,15 +17,21 @@ import tensorflow_transform as tft
 from tfx import v1 as tfx
 from tfx_bsl.public import tfxio
 
+from components.evaluation import ranking
 from components.example_gen import features as raw
 from components.export import signatures
-from components.model import sequence_training
+from components.model import callbacks, sequence_training
 from components.model.hparams import HParams
 from components.model.recommender import Recommender, compile_model
+from components.transform.preprocessing import HISTORY_ROWS
 from configs import input_config
 
 CONFIG_KEY = "input_config"
 HPARAMS_KEY = "hparams"
+# The K of the gate's recall@K: the per-epoch evaluation that early stopping follows.
+GATE_K_KEY = "gate_k"
+# Batches of reading (not training): the evaluation, and the sequence layout's one pass.
+EVAL_BATCH, READ_BATCH = 1024, 4096
 
 
 def vocab_sizes(transform_output: tft.TFTransformOutput, config) -> dict[str, int]:
@@ -71,15 +77,9 @@ def build_model(config, transform_output: tft.TFTransformOutput, hparams: HParam
     return model
 
 
-def _fit_sequences(
-    model: Recommender,
-    config,
-    windows: tf.data.Dataset,
-    hparams: HParams,
-    callbacks: list[tf.keras.callbacks.Callback],
-) -> None:
-    """Trains on each user's timeline rebuilt from one pass over the window examples."""
-    sequence_training.check_config(config)
+def sequence_examples(config, windows: tf.data.Dataset) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Each user's timeline rebuilt from one pass over the window examples, cut into
+    sequence examples (inputs, next-movie targets)."""
     (group,) = config.activity_feature_groups
     activity = [f.feature_name for f in group.features]
     user = [f.feature_name for g in config.global_feature_groups for f in g.features]
@@ -94,16 +94,21 @@ def _fit_sequences(
         column[raw.HISTORY_LENGTH].reshape(-1),
         {name: column[name] for name in activity},
         column["label"].reshape(-1),
-        movie_feature=sequence_training.movie_feature(config),
+        movie_feature=input_config.movie_feature(config).feature_name,
         user_features={name: column[name].reshape(-1, 1) for name in user},
     )
     inputs, targets = sequence_training.sequence_examples(
         timelines, group.features[0].feature_length
     )
     logging.info("Sequence layout: %d timelines, %d sequences", len(timelines), len(targets))
-    sequence_training.fit_sequences(
-        model, inputs, targets, hparams, verbose=_progress(), callbacks=callbacks
-    )
+    return inputs, targets
+
+
+def count_examples(patterns: list[str]) -> int:
+    """How many examples the (gzipped TFRecord) files hold: one pass, no parsing."""
+    files = [path for pattern in patterns for path in tf.io.gfile.glob(pattern)]
+    dataset = tf.data.TFRecordDataset(files, compression_type="GZIP")
+    return int(dataset.reduce(np.int64(0), lambda count, _: count + 1).numpy())
 
 
 def _progress() -> int:
@@ -111,11 +116,42 @@ def _progress() -> int:
     return 1 if sys.stdout.isatty() else 2
 
 
+def training_callbacks(
+    model: Recommender, evaluation: tf.data.Dataset, hparams: HParams, gate_k: int, log_dir: str
+) -> tuple[list[tf.keras.callbacks.Callback], callbacks.TrainingLog]:
+    """Per-epoch evaluation, early stopping on it (best weights restored), the time budget,
+    TensorBoard, and the log of it all; in the order they must run after each epoch."""
+    monitor = callbacks.metric_log_name(gate_k)
+    early_stopping = tf.keras.callbacks.EarlyStopping(
+        monitor=monitor,
+        mode="max",
+        # Patience 0 trains every epoch; the best one is restored all the same.
+        patience=hparams.early_stopping_patience or hparams.epochs,
+        restore_best_weights=True,
+        verbose=1,
+    )
+    budget = callbacks.TimeBudget(hparams.train_minutes)
+    log = callbacks.TrainingLog(monitor, early_stopping, budget)
+    ks = sorted({*hparams.eval_top_k, gate_k})
+    evaluation_each_epoch = callbacks.HeldOutEvaluation(model, evaluation, ks)
+    return (
+        [
+            evaluation_each_epoch,
+            early_stopping,
+            budget,
+            log,
+            tf.keras.callbacks.TensorBoard(log_dir=log_dir),
+        ],
+        log,
+    )
+
+
 def run_fn(fn_args: tfx.components.FnArgs) -> None:
     """TFX Trainer entry point."""
     custom = fn_args.custom_config or {}
     config = input_config.parse(custom[CONFIG_KEY], "Trainer custom_config")
-    hparams = HParams.from_dict(custom.get(HPARAMS_KEY))
+    gate_k = int(custom.get(GATE_K_KEY, ranking.DEFAULT_K))
+    hparams = HParams.from_dict(custom.get(HPARAMS_KEY)).for_config(config, gate_k)
     # The Trainer's own train_args win over the hyper-parameter.
     hparams = dataclasses.replace(hparams, train_steps=fn_args.train_steps or hparams.train_steps)
     transform_output = tft.TFTransformOutput(fn_args.transform_graph_path)
@@ -123,44 +159,64 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     inputs = [f.feature_name for f in input_config.input_features(config)]
     logging.info("Training with %s", hparams)
 
-    sequences = hparams.training_layout == "sequences"
-    train = make_dataset(
-        fn_args.train_files,
-        fn_args.data_accessor,
-        transform_output,
-        label,
-        hparams.batch_size,
-        shuffle=not sequences,
-        seed=hparams.seed,
-        num_epochs=None if hparams.train_steps and not sequences else 1,
-        # The sequence layout needs the pass-through user ids and positions.
-        keep=None if sequences else inputs,
-    )
     evaluation = make_dataset(
         fn_args.eval_files,
         fn_args.data_accessor,
         transform_output,
         label,
-        hparams.batch_size,
+        EVAL_BATCH,
         shuffle=False,
         seed=hparams.seed,
         num_epochs=1,
-        keep=inputs,
+        keep=[*inputs, HISTORY_ROWS],
     )
     model = build_model(config, transform_output, hparams)
-    tensorboard = tf.keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir)
-    if sequences:
-        evaluation_each_epoch = sequence_training.WindowEvaluation(model, evaluation)
-        _fit_sequences(model, config, train, hparams, [evaluation_each_epoch, tensorboard])
+    if hparams.training_layout == "sequences":
+        # The window examples are read once (with the pass-through user ids and positions)
+        # to rebuild each user's timeline.
+        windows = make_dataset(
+            fn_args.train_files,
+            fn_args.data_accessor,
+            transform_output,
+            label,
+            READ_BATCH,
+            shuffle=False,
+            seed=hparams.seed,
+            num_epochs=1,
+        )
+        sequence_inputs, targets = sequence_examples(config, windows)
+        hparams = hparams.with_batch_size_for(len(targets))
+        fit_callbacks, log = training_callbacks(
+            model, evaluation, hparams, gate_k, fn_args.model_run_dir
+        )
+        sequence_training.fit_sequences(
+            model, sequence_inputs, targets, hparams, verbose=_progress(), callbacks=fit_callbacks
+        )
     else:
+        hparams = hparams.with_batch_size_for(count_examples(fn_args.train_files))
+        train = make_dataset(
+            fn_args.train_files,
+            fn_args.data_accessor,
+            transform_output,
+            label,
+            hparams.batch_size,
+            shuffle=True,
+            seed=hparams.seed,
+            num_epochs=None if hparams.train_steps else 1,
+            keep=inputs,
+        )
+        fit_callbacks, log = training_callbacks(
+            model, evaluation, hparams, gate_k, fn_args.model_run_dir
+        )
         model.fit(
             train,
             epochs=hparams.epochs,
             steps_per_epoch=hparams.steps_per_epoch,
-            validation_data=evaluation,
-            callbacks=[tensorboard],
+            callbacks=fit_callbacks,
             verbose=_progress(),
         )
+    logging.info("Trained with batch size %d", hparams.batch_size)
+    log.write(fn_args.model_run_dir, batch_size=hparams.batch_size)
     signatures.export(
         model, transform_output, config, hparams.num_predictions, fn_args.serving_model_dir
     )

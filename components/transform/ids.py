@@ -4,6 +4,8 @@ Row 0 is padding, rows 1..V are the vocabulary (most frequent first) and row V +
 every out-of-vocabulary value, so a table for a vocabulary of V entries has V + 2 rows.
 """
 
+import numpy as np
+
 PADDING = 0
 FIRST_VOCAB_ROW = 1
 
@@ -16,6 +18,10 @@ MAX_TABLE_SIZE = 4_000_000
 # Raw ids are 1..MAX_RAW_ID: 0 is padding, and the table has one row per id 0..MAX_RAW_ID.
 MIN_RAW_ID = 1
 MAX_RAW_ID = MAX_TABLE_SIZE - 1
+# A raw id no gather table holds (the on-device signatures map it to the OOV row): what an
+# app passes for a movie the model does not know, whatever its real id (which may not even
+# fit int32).
+UNKNOWN_RAW_ID = MAX_TABLE_SIZE
 
 
 def oov_row(vocab_size: int) -> int:
@@ -24,3 +30,11 @@ def oov_row(vocab_size: int) -> int:
 
 def table_rows(vocab_size: int) -> int:
     return vocab_size + 2
+
+
+def left_padded(values, length: int, dtype) -> np.ndarray:
+    """The most recent ``length`` values, newest last, with PADDING in front: the one layout
+    of every fixed-length sequence (Transform's output, the on-device inputs, the sequence
+    layout's training examples)."""
+    values = np.asarray(values, dtype)[-length:] if length else np.zeros(0, dtype)
+    return np.concatenate([np.full(length - len(values), PADDING, dtype), values])

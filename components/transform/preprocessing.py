@@ -21,6 +21,9 @@ from configs.input_config_pb2 import FLOAT, Feature
 
 CONFIG_KEY = "input_config"
 PASSTHROUGH = (raw.USER_ID, raw.HISTORY_LENGTH)
+# The whole watch history as movie rows (eval and test examples; empty in training): the
+# Trainer's per-epoch evaluation excludes them from the ranking, as the device does.
+HISTORY_ROWS = "history_movie_rows"
 
 
 def _values(tensor: tf.Tensor | tf.SparseTensor) -> tf.Tensor:
@@ -99,4 +102,6 @@ def preprocessing_fn(inputs: dict[str, Any], custom_config: dict[str, Any]) -> d
     # Passed through for the Trainer's sequence layout, which rebuilds each user's timeline.
     for name in PASSTHROUGH:
         outputs[name] = tf.reshape(inputs[name], [-1, 1])
+    movie_vocab = vocab_files[config.label_feature.vocab_name]
+    outputs[HISTORY_ROWS] = _lookup(inputs[raw.HISTORY_MOVIE_IDS], movie_vocab)
     return outputs

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from typing import Any
 
+from components import names
 from pipeline.lineage import artifacts
 from pipeline.lineage.store import Execution, Snapshot
 
@@ -77,11 +79,30 @@ def evaluator(snapshot: Snapshot, execution: Execution) -> dict[str, Any]:
     blessing = snapshot.output(execution, "blessing")
     evaluation = snapshot.output(execution, "evaluation")
     metrics = artifacts.evaluation_metrics(evaluation) if evaluation else {}
+    gate = artifacts.read_json(os.path.join(blessing.uri, names.GATE_FILE)) if blessing else None
     return {
         "blessed": bool(blessing.properties.get("blessed")) if blessing else None,
         "thresholds": artifacts.thresholds(execution.properties.get("eval_config")),
+        "gate_rules": (gate or {}).get("rules"),
         "metrics": metrics.get("candidate"),
         "baseline": _baseline(snapshot, execution, metrics),
+    }
+
+
+def quality_report(snapshot: Snapshot, execution: Execution) -> dict[str, Any]:
+    """The test split's headline figures (seen movies excluded) of every model scored."""
+    report = snapshot.output(execution, "report")
+    content = (
+        artifacts.read_json(os.path.join(report.uri, names.REPORT_METRICS_FILE)) if report else None
+    )
+    if not content:
+        return {}
+    return {
+        "blessed": content["blessed"],
+        "test_seen_excluded": {
+            model: table["seen_excluded"]["overall"] for model, table in content["test"].items()
+        },
+        "report": os.path.join(report.uri, names.REPORT_HTML_FILE),
     }
 
 
@@ -110,6 +131,7 @@ BY_CLASS: dict[str, Callable[[Snapshot, Execution], dict[str, Any]]] = {
     "Transform": transform,
     "Trainer": trainer,
     "Evaluator": evaluator,
+    "QualityReport": quality_report,
     "TFLitePusher": pusher,
 }
 

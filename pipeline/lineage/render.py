@@ -142,6 +142,10 @@ def _evaluator_text(details: dict[str, Any]) -> list[str]:
         f"{blessed}; thresholds: {'; '.join(thresholds) or 'none'}",
         f"metrics (overall): {_metrics_text(details.get('metrics'))}",
     ]
+    for rule in details.get("gate_rules") or []:
+        lines.append(
+            f"{'passed' if rule['passed'] else 'FAILED'}: {rule['rule']}: {rule['detail']}"
+        )
     baseline = details.get("baseline")
     if baseline:
         lines += [
@@ -152,6 +156,15 @@ def _evaluator_text(details: dict[str, Any]) -> list[str]:
     else:
         lines.append("baseline: none (no blessed model before)")
     return lines
+
+
+def _quality_report_text(details: dict[str, Any]) -> list[str]:
+    lines = ["test split (each user's next movie), seen movies excluded:"]
+    lines += [
+        f"  {model}: {_metrics_text(values)}"
+        for model, values in details.get("test_seen_excluded", {}).items()
+    ]
+    return [*lines, f"report: {details.get('report')}"]
 
 
 def _pusher_text(details: dict[str, Any]) -> list[str]:
@@ -176,6 +189,7 @@ STEP_TEXT = {
     "Transform": _transform_text,
     "Trainer": _trainer_text,
     "Evaluator": _evaluator_text,
+    "QualityReport": _quality_report_text,
     "TFLitePusher": _pusher_text,
 }
 

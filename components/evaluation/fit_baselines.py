@@ -1,0 +1,81 @@
+"""FitBaselines: popularity and first-order Markov, fitted on the training split and scored on
+the eval and test splits, so that the gate and the report compare every model with them."""
+
+# No `from __future__ import annotations`: TFX reads the component function's type hints.
+import io
+import json
+import os
+
+import numpy as np
+import tensorflow as tf
+from absl import logging
+from tfx import v1 as tfx
+
+import movie_recs as artifacts
+from components.evaluation import baselines, quality, ranking
+from components.evaluation.examples import read_split
+from components.example_gen import features as raw
+from components.example_gen import timelines
+
+ARRAYS_FILE = "baselines.npz"
+METRICS_FILE = "metrics.json"
+
+
+def fit(examples_uri: str) -> baselines.Baselines:
+    """From the training split's (newest context movie, label) pairs."""
+    train = read_split(examples_uri, timelines.TRAIN, [raw.CONTEXT_MOVIE_ID, raw.LABEL_MOVIE_ID])
+    contexts = train[raw.CONTEXT_MOVIE_ID]
+    return baselines.Baselines.fit(
+        contexts.last(), train[raw.LABEL_MOVIE_ID].values, contexts.values
+    )
+
+
+def evaluate(fitted: baselines.Baselines, held_out: quality.HeldOut) -> dict[str, dict]:
+    """Each baseline's metrics on held-out examples (see quality.evaluate)."""
+    previous = held_out.columns[raw.CONTEXT_MOVIE_ID].last()
+    return {
+        name: quality.evaluate(
+            fitted.candidates,
+            lambda start, end, name=name: fitted.scores(name, previous[start:end]),
+            held_out,
+        )
+        for name in baselines.NAMES
+    }
+
+
+def metrics_path(baselines_uri: str) -> str:
+    return os.path.join(baselines_uri, METRICS_FILE)
+
+
+def read_metrics(baselines_uri: str) -> dict[str, dict]:
+    """split -> baseline -> quality.evaluate's table."""
+    with tf.io.gfile.GFile(metrics_path(baselines_uri)) as handle:
+        return json.load(handle)
+
+
+@tfx.dsl.components.component
+def FitBaselines(
+    examples: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Examples],
+    baselines_model: tfx.dsl.components.OutputArtifact[artifacts.Baselines],
+) -> None:
+    """Fits the baselines on the training split; writes their eval and test metrics."""
+    fitted = fit(examples.uri)
+    table = {}
+    for split in timelines.HELD_OUT_SPLITS:
+        held_out = quality.read_held_out(examples.uri, split, [raw.CONTEXT_MOVIE_ID])
+        table[split] = evaluate(fitted, held_out)
+    tf.io.gfile.makedirs(baselines_model.uri)
+    packed = io.BytesIO()  # a zip needs a seekable file, which GCS files are not
+    np.savez_compressed(packed, **fitted.to_arrays())
+    with tf.io.gfile.GFile(os.path.join(baselines_model.uri, ARRAYS_FILE), "wb") as handle:
+        handle.write(packed.getvalue())
+    with tf.io.gfile.GFile(metrics_path(baselines_model.uri), "w") as handle:
+        json.dump(table, handle, indent=1)
+    for split, by_baseline in table.items():
+        for name, results in by_baseline.items():
+            overall = results[quality.SEEN_EXCLUDED]["overall"]
+            key = f"{split}_{name}_hr_at_{ranking.DEFAULT_K}"
+            baselines_model.set_float_custom_property(
+                key, overall[ranking.hr_name(ranking.DEFAULT_K)]
+            )
+            logging.info("Baseline %s on %s: %s", name, split, overall)

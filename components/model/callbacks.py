@@ -1,0 +1,136 @@
+"""Training callbacks: the per-epoch held-out evaluation that early stopping follows, the
+time budget, and the training log that the Trainer leaves in its model-run folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import numpy as np
+import tensorflow as tf
+
+from components.evaluation import ranking
+from components.transform import ids
+from components.transform.preprocessing import HISTORY_ROWS
+
+keras = tf.keras
+TRAINING_LOG_FILE = "training_log.json"
+
+
+def metric_log_name(k: int) -> str:
+    """The Keras log key of the eval split's HR@K, seen movies excluded."""
+    return f"val_hr_at_{k}"
+
+
+class HeldOutEvaluation(keras.callbacks.Callback):
+    """After each epoch, the served model's HR@K and NDCG@10 on held-out windows, with each
+    user's whole history excluded from the ranking (``val_hr_at_K``, ``val_ndcg_at_10``).
+
+    Whatever the training layout, what is served is one window: this ranks every movie for
+    it exactly as the quality report and the device do (components.evaluation.ranking).
+    Placed before EarlyStopping and TensorBoard, its figures drive and reach both.
+    """
+
+    def __init__(self, recommender, windows: tf.data.Dataset, ks: list[int]):
+        super().__init__()
+        self.recommender = recommender
+        self.windows = windows
+        self.ks = ks
+
+    def ranks(self) -> np.ndarray:
+        """The label's rank in every held-out window (whole history excluded)."""
+        oov = self.recommender.oov_row
+        ranks = []
+        for features, labels in self.windows:
+            inputs = {name: features[name] for name in self.recommender.input_names}
+            logits = self.recommender(inputs, training=False).numpy()
+            labels = labels.numpy().reshape(-1)
+            known = np.where((labels == oov) | (labels == ids.PADDING), -1, labels)
+            history = tf.RaggedTensor.from_sparse(features[HISTORY_ROWS])
+            excluded = [np.asarray(row) for row in history.to_list()]
+            ranks.append(ranking.label_ranks(logits, known, excluded))
+        return np.concatenate(ranks)
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        values = ranking.metrics(self.ranks(), self.ks)
+        if logs is not None:
+            for k in self.ks:
+                logs[metric_log_name(k)] = values[ranking.hr_name(k)]
+            logs[f"val_ndcg_at_{ranking.NDCG_K}"] = values[f"ndcg@{ranking.NDCG_K}"]
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Ends training once ``minutes`` of it have passed (None: no budget).
+
+    Checked after every batch, so the budget holds however long an epoch is; the epoch it
+    ends is still evaluated, and early stopping keeps the best epoch so far.
+    """
+
+    def __init__(self, minutes: float | None):
+        super().__init__()
+        self.minutes = minutes
+        self.exhausted_at_epoch: int | None = None
+        self._start = time.monotonic()
+        self._epoch = 0
+
+    def on_train_begin(self, logs=None) -> None:
+        self._start = time.monotonic()
+
+    def on_epoch_begin(self, epoch: int, logs=None) -> None:
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch: int, logs=None) -> None:
+        if self.minutes is not None and time.monotonic() - self._start > 60 * self.minutes:
+            self.exhausted_at_epoch = self._epoch
+            self.model.stop_training = True
+
+
+class TrainingLog(keras.callbacks.Callback):
+    """Per-epoch figures and how training ended, written as ``training_log.json``."""
+
+    def __init__(
+        self,
+        monitor: str,
+        early_stopping: keras.callbacks.EarlyStopping,
+        budget: TimeBudget,
+    ):
+        super().__init__()
+        self.monitor = monitor
+        self.early_stopping = early_stopping
+        self.budget = budget
+        self.epochs: list[dict[str, float]] = []
+        self._start = time.monotonic()
+
+    def on_train_begin(self, logs=None) -> None:
+        self._start = time.monotonic()
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        figures = {k: float(v) for k, v in (logs or {}).items() if np.isscalar(v)}
+        figures["seconds"] = round(time.monotonic() - self._start, 1)
+        self.epochs.append({"epoch": epoch + 1, **figures})
+
+    def summary(self) -> dict:
+        scores = [e.get(self.monitor, float("nan")) for e in self.epochs]
+        best = int(np.nanargmax(scores)) if self.epochs and not np.all(np.isnan(scores)) else None
+        if self.budget.exhausted_at_epoch is not None:
+            ended = "time_budget"
+        elif self.early_stopping.stopped_epoch:
+            ended = "early_stopping"
+        else:
+            ended = "max_epochs"
+        return {
+            "monitor": self.monitor,
+            "epochs_trained": len(self.epochs),
+            "best_epoch": best + 1 if best is not None else None,
+            "best": scores[best] if best is not None else None,
+            "ended_by": ended,
+            "train_seconds": self.epochs[-1]["seconds"] if self.epochs else 0.0,
+            "epochs": self.epochs,
+        }
+
+    def write(self, folder: str, **settings) -> None:
+        """The summary, with the ``settings`` training resolved (e.g. the batch size)."""
+        tf.io.gfile.makedirs(folder)
+        with tf.io.gfile.GFile(os.path.join(folder, TRAINING_LOG_FILE), "w") as handle:
+            json.dump({**settings, **self.summary()}, handle, indent=1)

@@ -1,0 +1,132 @@
+"""Hyper-parameters: the best recipe by default, "auto" resolved per config, and every
+combination that cannot work refused before a run with one message naming it."""
+
+from __future__ import annotations
+
+import pytest
+
+from components.model.hparams import AUTO, HParams
+from configs import input_config
+from pipeline import local_runner, options
+
+
+def test_defaults_are_the_best_recipe_on_the_default_config():
+    resolved = HParams().for_config(input_config.load("transformer_id"), gate_k=10)
+    assert resolved.training_layout == "sequences"
+    assert resolved.tie_embeddings is True
+    assert resolved.hidden_layer_dims == ()
+    assert (resolved.learning_rate, resolved.dropout) == (0.002, 0.2)
+    assert resolved.early_stopping_patience > 0 and resolved.epochs >= 20
+
+
+def test_auto_falls_back_where_the_config_does_not_allow_the_recipe():
+    # Two activity groups (ids + flattened genres), context dims 8 vs label 32.
+    resolved = HParams().for_config(input_config.load("cnn_id_genre"))
+    assert resolved.training_layout == "windows"
+    assert resolved.tie_embeddings is False
+
+
+@pytest.mark.parametrize(
+    ("examples", "batch"), [(10, 32), (9_600, 32), (19_200, 64), (38_400, 128), (10**7, 128)]
+)
+def test_auto_batch_size_scales_with_the_data(examples, batch):
+    assert HParams().with_batch_size_for(examples).batch_size == batch
+    assert HParams(batch_size=512).with_batch_size_for(examples).batch_size == 512
+
+
+@pytest.mark.parametrize(
+    ("values", "config", "gate_k", "message"),
+    [
+        (
+            {"tie_embeddings": True},
+            "cnn_id",
+            10,
+            "tie_embeddings needs the context movie's embedding_dim (8) to equal the label's (32)",
+        ),
+        (
+            {"training_layout": "sequences"},
+            "cnn_id_genre",
+            10,
+            'training_layout="sequences" needs exactly one activity feature group',
+        ),
+        (
+            {"loss": "sampled_softmax"},
+            "transformer_id",
+            10,
+            'training_layout="sequences" trains with the full softmax',
+        ),
+        (
+            {"loss": "in_batch", "training_layout": "sequences"},
+            "transformer_id",
+            10,
+            "loss='in_batch' is for the windows layout",
+        ),
+        (
+            {"num_predictions": 5},
+            "transformer_id",
+            10,
+            "num_predictions (5) must be at least the gate's K (10)",
+        ),
+    ],
+)
+def test_combinations_that_cannot_work_fail_with_one_clear_message(values, config, gate_k, message):
+    with pytest.raises(ValueError) as raised:
+        HParams.from_dict(values).for_config(input_config.load(config), gate_k)
+    assert message in str(raised.value)
+
+
+def test_tied_embeddings_with_a_sampled_loss_in_the_windows_layout_are_allowed():
+    hparams = HParams(loss="sampled_softmax", training_layout="windows", tie_embeddings=AUTO)
+    resolved = hparams.for_config(input_config.load("transformer_id"))
+    assert resolved.tie_embeddings is True and resolved.loss == "sampled_softmax"
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"epochs": "ten"}, "epochs must be int"),
+        ({"epochs": 0}, "epochs must be at least 1"),
+        ({"batch_size": 0}, "batch_size must be at least 1"),
+        ({"dropout": 1.5}, "dropout must be in [0, 1)"),
+        ({"learning_rate": -0.1}, "learning_rate must be >= 0"),
+        ({"train_minutes": 0}, "train_minutes must be positive"),
+        ({"early_stopping_patience": -1}, "early_stopping_patience must be >= 0"),
+        ({"tie_embeddings": "yes"}, "tie_embeddings must be true, false or 'auto'"),
+        ({"optimizer": "lion"}, "optimizer must be one of"),
+        ({"hidden_layer_dims": [64, 0]}, "hidden_layer_dims must be positive"),
+        ({"colour": 1}, "Unknown hyper-parameters ['colour']"),
+    ],
+)
+def test_bad_values_fail_naming_the_value(values, message):
+    with pytest.raises(ValueError) as raised:
+        HParams.from_dict(values)
+    assert message in str(raised.value)
+
+
+def test_several_problems_are_listed_together():
+    with pytest.raises(ValueError) as raised:
+        HParams.from_dict({"dropout": 2.0, "epochs": 0})
+    assert "dropout" in str(raised.value) and "epochs" in str(raised.value)
+
+
+def test_the_runner_refuses_bad_combinations_before_anything_runs(tmp_path, capsys):
+    code = local_runner.main(
+        [
+            "--output-dir",
+            str(tmp_path / "out"),
+            "--hparam",
+            "num_predictions=5",
+            "--hparam",
+            'loss="in_batch"',
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "num_predictions (5)" in err and "full softmax" in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_train_minutes_flag_sets_the_budget():
+    args = local_runner.parse_args(["--train-minutes", "12.5"])
+    assert options.settings(args).hparams.train_minutes == 12.5
