@@ -23,6 +23,9 @@ _KIND_TO_TYPE = {raw.Kind.INT: pb.INT, raw.Kind.FLOAT: pb.FLOAT, raw.Kind.STRING
 # Enough for every user of ML-1M (longest history 2,313) and ml-latest-small (2,697); an
 # int32 list of this length is 16 KiB per call.
 DEFAULT_EXCLUDED_MOVIES_LENGTH = 4096
+ENCODER_NAMES = tuple(
+    name for name in pb.EncoderType.keys() if name != "ENCODER_TYPE_UNSPECIFIED"
+)
 
 
 class ConfigError(ValueError):
@@ -159,7 +162,7 @@ def validate(config: pb.InputConfig, source: str = "<config>") -> None:
         if not group.features:
             problems.append(f"{where}: has no features")
         if group.encoder_type == pb.ENCODER_TYPE_UNSPECIFIED and kind == "activity":
-            problems.append(f"{where}: encoder_type is required (BOW, CNN, LSTM or TRANSFORMER)")
+            problems.append(f"{where}: encoder_type is required ({', '.join(ENCODER_NAMES)})")
         lengths = {f.feature_length for f in group.features}
         if len(lengths) > 1:
             detail = ", ".join(f"{f.feature_name}={f.feature_length}" for f in group.features)

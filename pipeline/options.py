@@ -95,7 +95,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--encoder",
-        choices=("BOW", "CNN", "LSTM", "TRANSFORMER"),
+        choices=input_config.ENCODER_NAMES,
         help="override every activity group's encoder_type in the config",
     )
     parser.add_argument(

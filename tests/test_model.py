@@ -14,7 +14,7 @@ from components.model.hparams import HParams
 from components.model.recommender import Recommender, compile_model
 from components.transform import ids
 from configs import input_config
-from configs.input_config_pb2 import BOW, CNN, FLOAT, LSTM, TRANSFORMER
+from configs.input_config_pb2 import BOW, CNN, FLOAT, HSTU, LSTM, TRANSFORMER
 
 HPARAMS = HParams(dropout=0.0)
 LENGTH, DIM = 8, 6
@@ -36,7 +36,7 @@ def _history(length: int, items: int, padding_values: str) -> tuple[tf.Tensor, t
     return tf.constant(embeddings), tf.constant(mask)
 
 
-ENCODERS = {"BOW": BOW, "CNN": CNN, "LSTM": LSTM, "TRANSFORMER": TRANSFORMER}
+ENCODERS = {"BOW": BOW, "CNN": CNN, "LSTM": LSTM, "TRANSFORMER": TRANSFORMER, "HSTU": HSTU}
 
 
 @pytest.mark.parametrize("name", ENCODERS)
@@ -92,7 +92,7 @@ def test_every_position_sees_only_earlier_activities(name):
     assert not np.allclose(later_changed[:, 5:], every[:, 5:])
 
 
-@pytest.mark.parametrize("name", ["BOW", "CNN", "LSTM"])
+@pytest.mark.parametrize("name", ["BOW", "CNN", "LSTM", "HSTU"])
 def test_every_position_encodes_the_window_ending_there(name):
     # Not the Transformer: its learned positions count back from the newest input, so
     # earlier outputs see shifted positions (as SASRec's do); only the newest is a window.
@@ -286,7 +286,7 @@ def test_sequence_examples_skip_held_out_labels_but_keep_their_activities():
     assert inputs["user_age"].tolist() == [[25], [25]]
 
 
-@pytest.mark.parametrize("name", ["CNN", "LSTM", "TRANSFORMER"])
+@pytest.mark.parametrize("name", ["CNN", "LSTM", "TRANSFORMER", "HSTU"])
 def test_sequence_training_learns_the_planted_pattern(tmp_path, name):
     num_movies = 200
     spec, successors = _planted_data(num_movies, seed=5)

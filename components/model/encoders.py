@@ -8,16 +8,16 @@ the same history padded to any length encodes to the same vector.
 Every encoder is causal: called with ``all_positions=True`` it returns ``[batch, length,
 units]`` whose position t depends only on the activities up to t, which is what training on
 whole sequences with a loss at every position needs (components.model.sequence_training).
-BOW, CNN and LSTM encode position t exactly as a window ending at t; the Transformer's
-learned positions count back from the newest input, so only its last position is a window
-(SASRec's positions behave the same way).
+BOW, CNN, LSTM and HSTU encode position t exactly as a window ending at t; the
+Transformer's learned positions count back from the newest input, so only its last position
+is a window (SASRec's positions behave the same way).
 """
 
 from __future__ import annotations
 
 import tensorflow as tf
 
-from configs.input_config_pb2 import BOW, CNN, LSTM, TRANSFORMER
+from configs.input_config_pb2 import BOW, CNN, HSTU, LSTM, TRANSFORMER
 
 keras = tf.keras
 _NEG_INF = -1e9
@@ -226,6 +226,149 @@ class TransformerEncoder(keras.layers.Layer):
         }
 
 
+class HstuBlock(keras.layers.Layer):
+    """One HSTU layer (Zhai et al., ICML 2024): pointwise attention gated by the input.
+
+    From the normalised input one projection (SiLU) gives U, V, Q and K per head. The
+    attention weights are SiLU(Q.K + b(i - j)) / max_length over earlier activities only,
+    with ``b`` a learned bias per distance, and no softmax: each weight stands on its own,
+    so how many activities there are is not normalised away (the paper's argument for
+    recommendation: intensity matters). The attended values, normalised and gated by U,
+    go through one output projection back onto the residual stream. No feed-forward layer.
+    """
+
+    def __init__(
+        self,
+        heads: int,
+        attention_dim: int,
+        linear_dim: int,
+        max_length: int,
+        dropout: float,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.heads = heads
+        self.attention_dim = attention_dim
+        self.linear_dim = linear_dim
+        self.max_length = max_length
+        self.dropout = dropout
+        self._norm = keras.layers.LayerNormalization(epsilon=1e-6)
+        self._attention_norm = keras.layers.LayerNormalization(epsilon=1e-6)
+        self._uvqk = keras.layers.Dense(
+            heads * (2 * linear_dim + 2 * attention_dim),
+            activation="silu",
+            kernel_initializer=keras.initializers.TruncatedNormal(stddev=0.02),
+        )
+        self._dropout = keras.layers.Dropout(dropout)
+
+    def build(self, input_shape) -> None:
+        dim = int(input_shape[-1])
+        # One bias per distance (0 .. max_length - 1) between the attending activity and an
+        # earlier one: it depends on how far back an activity is, never on the padding.
+        self._distance_bias = self.add_weight(
+            name="distance_bias",
+            shape=(self.max_length,),
+            initializer=keras.initializers.TruncatedNormal(stddev=0.02),
+        )
+        self._output = keras.layers.Dense(dim, kernel_initializer="glorot_uniform")
+        super().build(input_shape)
+
+    def call(self, x: tf.Tensor, valid: tf.Tensor, training=None) -> tf.Tensor:
+        """``x`` ``[batch, length, dim]``; ``valid`` ``[batch, length, length]``, True where
+        position i may attend to position j (j <= i, j a real activity)."""
+        length = tf.shape(x)[1]
+        u, v, q, k = tf.split(
+            self._uvqk(self._norm(x)),
+            [self.heads * self.linear_dim] * 2 + [self.heads * self.attention_dim] * 2,
+            axis=-1,
+        )
+        q = self._heads(q, self.attention_dim)
+        k = self._heads(k, self.attention_dim)
+        v = self._heads(v, self.linear_dim)
+        distance = tf.range(length)[:, tf.newaxis] - tf.range(length)[tf.newaxis, :]
+        bias = tf.gather(self._distance_bias, tf.clip_by_value(distance, 0, self.max_length - 1))
+        scores = tf.einsum("bhid,bhjd->bhij", q, k) + bias
+        weights = tf.nn.silu(scores) / self.max_length
+        weights *= tf.cast(valid, weights.dtype)[:, tf.newaxis]
+        attended = tf.einsum("bhij,bhjd->bhid", weights, v)
+        attended = tf.reshape(
+            tf.transpose(attended, [0, 2, 1, 3]), [-1, length, self.heads * self.linear_dim]
+        )
+        gated = u * self._attention_norm(attended)
+        return x + self._output(self._dropout(gated, training=training))
+
+    def _heads(self, values: tf.Tensor, dim: int) -> tf.Tensor:
+        """``[batch, length, heads * dim]`` -> ``[batch, heads, length, dim]``."""
+        shape = tf.shape(values)
+        return tf.transpose(tf.reshape(values, [shape[0], shape[1], self.heads, dim]), [0, 2, 1, 3])
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "heads": self.heads,
+            "attention_dim": self.attention_dim,
+            "linear_dim": self.linear_dim,
+            "max_length": self.max_length,
+            "dropout": self.dropout,
+        }
+
+
+class HstuEncoder(keras.layers.Layer):
+    """HSTU blocks over the history; the output at the most recent activity.
+
+    Positions enter only as relative distances inside each block, and padding is never
+    attended to, so the output at position t is exactly that of the window ending at t
+    (training on whole sequences trains the very function that is served).
+    """
+
+    def __init__(
+        self,
+        max_length: int,
+        layers: int,
+        heads: int,
+        attention_dim: int,
+        linear_dim: int,
+        dropout: float,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.max_length = max_length
+        self.num_layers = layers
+        self.heads = heads
+        self.attention_dim = attention_dim
+        self.linear_dim = linear_dim
+        self.dropout = dropout
+        self._input_dropout = keras.layers.Dropout(dropout)
+        self._blocks = [
+            HstuBlock(heads, attention_dim, linear_dim, max_length, dropout, name=f"block_{i}")
+            for i in range(layers)
+        ]
+        self._final_norm = keras.layers.LayerNormalization(epsilon=1e-6)
+
+    def call(
+        self, embeddings: tf.Tensor, mask: tf.Tensor, training=None, all_positions: bool = False
+    ) -> tf.Tensor:
+        length = tf.shape(embeddings)[1]
+        causal = tf.linalg.band_part(tf.ones([length, length], tf.bool), -1, 0)
+        valid = tf.logical_and(causal[tf.newaxis], mask[:, tf.newaxis, :])
+        x = self._input_dropout(embeddings, training=training)
+        for block in self._blocks:
+            x = block(x, valid, training=training)
+        x = self._final_norm(x)
+        return x if all_positions else x[:, -1]
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "max_length": self.max_length,
+            "layers": self.num_layers,
+            "heads": self.heads,
+            "attention_dim": self.attention_dim,
+            "linear_dim": self.linear_dim,
+            "dropout": self.dropout,
+        }
+
+
 def make_encoder(encoder_type: int, length: int, input_dim: int, hparams) -> keras.layers.Layer:
     """The encoder an activity group's ``encoder_type`` names, sized by the hyper-parameters."""
     if encoder_type == BOW:
@@ -238,5 +381,15 @@ def make_encoder(encoder_type: int, length: int, input_dim: int, hparams) -> ker
     if encoder_type == TRANSFORMER:
         return TransformerEncoder(
             length, hparams.transformer_layers, hparams.transformer_heads, hparams.dropout
+        )
+    if encoder_type == HSTU:
+        per_head = max(1, input_dim // hparams.hstu_heads)
+        return HstuEncoder(
+            length,
+            hparams.hstu_layers,
+            hparams.hstu_heads,
+            hparams.hstu_attention_dim or per_head,
+            hparams.hstu_linear_dim or per_head,
+            hparams.dropout,
         )
     raise ValueError(f"Unsupported encoder_type {encoder_type}")

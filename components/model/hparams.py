@@ -52,6 +52,12 @@ class HParams:
     lstm_num_units: int = 32
     transformer_layers: int = 2
     transformer_heads: int = 2
+    # HSTU (encoder_type HSTU): layers, heads, and per-head sizes of the attention (Q, K) and
+    # of the values (V, U); 0 = the input size divided by the heads.
+    hstu_layers: int = 2
+    hstu_heads: int = 1
+    hstu_attention_dim: int = 0
+    hstu_linear_dim: int = 0
     dropout: float = 0.2
     # Score movies with the history's own movie embedding table instead of a separate label
     # table (SASRec does): half the movie parameters, and every movie's row learns both as
@@ -67,11 +73,16 @@ class HParams:
     # as negatives. Both sampled losses subtract log Q(negative) to correct the sampling.
     loss: str = "softmax"
     num_sampled: int = 1024
+    # dot: a movie's score is the dot product of the context and its embedding. cosine: the
+    # cosine of the two divided by ``temperature`` (HSTU's L2-normalised embeddings).
+    similarity: str = "dot"
+    temperature: float = 0.05
     num_predictions: int = 10  # K of the exported top-K signatures
     eval_top_k: tuple[int, ...] = (1, 5, 10)
     seed: int = 42
 
     LOSSES = ("softmax", "sampled_softmax", "in_batch")
+    SIMILARITIES = ("dot", "cosine")
     LAYOUTS = ("windows", "sequences")
     OPTIMIZERS = ("adam", "adagrad", "sgd")
 
@@ -94,14 +105,24 @@ class HParams:
             )
         if self.tie_embeddings not in (True, False, AUTO):
             problems.append(f"tie_embeddings must be true, false or {AUTO!r}")
+        if self.similarity not in self.SIMILARITIES:
+            problems.append(
+                f"similarity must be one of {self.SIMILARITIES}, got {self.similarity!r}"
+            )
+        if self.temperature <= 0:
+            problems.append(f"temperature must be positive, got {self.temperature}")
         if self.optimizer not in self.OPTIMIZERS:
             problems.append(f"optimizer must be one of {self.OPTIMIZERS}, got {self.optimizer!r}")
         positive = ("epochs", "num_predictions", "num_sampled")
         positive += () if self.batch_size == AUTO else ("batch_size",)
         positive += ("transformer_layers", "transformer_heads", "lstm_num_units")
+        positive += ("hstu_layers", "hstu_heads")
         for name in positive:
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be at least 1, got {getattr(self, name)}")
+        for name in ("hstu_attention_dim", "hstu_linear_dim"):
+            if getattr(self, name) < 0:
+                problems.append(f"{name} must be >= 0 (0: the input size per head)")
         if self.learning_rate < 0:
             problems.append(f"learning_rate must be >= 0, got {self.learning_rate}")
         if not 0 <= self.dropout < 1:

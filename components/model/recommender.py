@@ -173,7 +173,21 @@ class Recommender(keras.Model):
         context = self.context_tower.sequence_context(
             {n: inputs[n] for n in self.input_names}, training=training
         )
-        return tf.einsum("btd,rd->btr", context, self.label_table()) + self._row_bias
+        return tf.einsum("btd,rd->btr", self._query(context), self.scoring_table()) + self._row_bias
+
+    def _query(self, context: tf.Tensor) -> tf.Tensor:
+        """The context as it meets the movie table: with cosine similarity, unit length and
+        divided by the temperature (so logits are cosines / temperature)."""
+        if self.hparams.similarity == "cosine":
+            return tf.math.l2_normalize(context, axis=-1) / self.hparams.temperature
+        return context
+
+    def scoring_table(self) -> tf.Tensor:
+        """The movie table that scores candidates (unit rows with cosine similarity)."""
+        table = self.label_table()
+        return (
+            tf.math.l2_normalize(table, axis=-1) if self.hparams.similarity == "cosine" else table
+        )
 
     def label_table(self) -> tf.Tensor:
         if self.tied_feature:
@@ -184,11 +198,12 @@ class Recommender(keras.Model):
 
     def call(self, inputs: dict[str, tf.Tensor], training=None) -> tf.Tensor:
         """Logits over every movie row: ``[batch, rows]``."""
-        context = self.context(inputs, training=training)
-        return tf.matmul(context, self.label_table(), transpose_b=True) + self._row_bias
+        context = self._query(self.context(inputs, training=training))
+        return tf.matmul(context, self.scoring_table(), transpose_b=True) + self._row_bias
 
     def _sampled_loss(self, context: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
-        table = self.label_table()
+        table = self.scoring_table()
+        context = self._query(context)
         if self.hparams.loss == "in_batch":
             # Other examples' labels are the negatives; subtract log Q under the Zipf
             # (log-uniform) approximation of label frequency that the sorted vocabulary gives.
