@@ -10,6 +10,7 @@ import { loadRuntime, OnDeviceModel } from "./model.js";
 import * as view from "./view.js";
 
 const SEARCH_RESULTS = 12;
+const SUGGESTIONS = 5; // most watched titles shown while the search box is empty
 
 const state = { watched: [], profile: {}, variant: "float" };
 let config, sidecar, builder;
@@ -48,9 +49,11 @@ async function recommendNow() {
     Object.entries(inputs).map(([name, array]) => [name, Array.from(array)]),
   );
   window.movieRecs.lastResult = { ...result, variant: state.variant, top };
-  view.renderRecommendations(top, sidecar.movies, add);
+  view.keepingFocus(() => {
+    view.renderRecommendations(top, sidecar.movies, add);
+    renderWatched();
+  });
   view.renderLatency(result.ms, state.variant);
-  renderWatched();
   updateUrl();
   document.body.dataset.ready = "true";
 }
@@ -69,8 +72,10 @@ function renderWatched() {
 
 function add(id) {
   if (state.watched.some((entry) => entry.id === id)) return;
+  const fromSearch = document.activeElement?.closest("#search-results");
   state.watched.push({ id, rating: 0 });
   search();
+  if (fromSearch) document.getElementById("search").focus(); // ready for the next title
   refresh();
 }
 
@@ -83,11 +88,12 @@ function remove(index) {
 function search() {
   const query = document.getElementById("search").value.trim().toLowerCase();
   const watched = new Set(state.watched.map((entry) => String(entry.id)));
+  const limit = query ? SEARCH_RESULTS : SUGGESTIONS;
   const matches = [];
   for (const id of config.movie_order) {
     const movie = sidecar.movies[id];
     if (!watched.has(id) && movie.title.toLowerCase().includes(query)) matches.push([id, movie]);
-    if (matches.length === SEARCH_RESULTS) break;
+    if (matches.length === limit) break;
   }
   view.renderResults(matches, add);
   return matches;

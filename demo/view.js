@@ -149,6 +149,23 @@ export function renderRecommendations(top, movies, onAdd) {
   );
 }
 
+/**
+ * Runs `render` (which rebuilds lists) and puts the keyboard focus back on the same control
+ * of the same movie, or on the list's first control when that movie left the list, so a
+ * keyboard user never lands back at the top of the page.
+ */
+export function keepingFocus(render) {
+  const active = document.activeElement;
+  const item = active?.closest("li[data-movie-id]");
+  const list = item?.parentElement;
+  render();
+  if (!item || !list?.id) return;
+  const tag = active.tagName.toLowerCase();
+  const control = active.className ? `${tag}.${active.className.split(" ")[0]}` : tag;
+  const same = list.querySelector(`li[data-movie-id="${item.dataset.movieId}"] ${control}`);
+  (same ?? list.querySelector("button, select"))?.focus();
+}
+
 /** The last call's inference time, and which model answered. */
 export function renderLatency(ms, variant) {
   const latency = $("latency");

@@ -283,6 +283,13 @@ def start(model: str, port: int = 0) -> tuple[DemoServer, threading.Thread]:
     return server, thread
 
 
+def _port(text: str) -> int:
+    """A TCP port number, checked here: the socket's own error for 70000 is a traceback."""
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"a port is 0 to 65535 (0 picks a free one), not {text!r}")
+    return int(text)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
@@ -290,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
         default=configs.OUTPUT_DIR,
         help="a .tflite file, a pushed model folder or an output folder (default: outputs/)",
     )
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="0 picks a free port")
+    parser.add_argument("--port", type=_port, default=DEFAULT_PORT, help="0 picks a free port")
     cli_errors.add_debug_flag(parser)
     args = parser.parse_args(argv)
     try:
