@@ -196,16 +196,20 @@ def test_search_clicks_and_keys_update_the_recommendations(server, page, recomme
     page.wait_for_function(f"!window.movieRecs.lastInputs.context_movie_id.includes({second})")
     assert page.locator("#watched li").count() == 1
     assert "history=" + str(first) in page.url
-    _screenshots(page, tmp_path)
+    _screenshots(page, server.url, [*list(map(int, recommender.movies))[20:23], first], tmp_path)
 
 
-def _screenshots(page, tmp_path) -> None:
+def _screenshots(page, url: str, history: list[int], tmp_path) -> None:
     """Phone-sized: nothing wider than the screen. Desktop: the README's picture."""
     page.set_viewport_size({"width": 390, "height": 844})
+    open_page(page, url, history)
+    page.select_option(f'#watched li[data-movie-id="{history[-1]}"] select', "5")
+    page.wait_for_function("window.movieRecs.lastInputs.context_movie_rating.at(-1) === 5")
+    page.fill("#search", "the")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
-    page.set_viewport_size({"width": 1200, "height": 900})
+    page.set_viewport_size({"width": 1200, "height": 1000})
     path = tmp_path / "demo.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path))
     assert path.read_bytes().startswith(b"\x89PNG")
     if os.environ.get("UPDATE_SCREENSHOT") == "1":
         shutil.copyfile(path, SCREENSHOT)
