@@ -12,6 +12,7 @@ import os
 import shutil
 import socket
 import urllib.parse
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -257,6 +258,14 @@ def test_int8_toggle_switches_the_model_file(browser, recommender, tmp_path):
 def test_demo_command_says_what_is_wrong_in_one_line(pipeline_run, tmp_path, capsys):
     assert demo.main(["--model", str(tmp_path)]) == cli_errors.EXIT_ERROR
     assert "No pushed model" in capsys.readouterr().err
+    pushed = os.path.dirname(recommend.find_model(pipeline_run.output_dir))
+    damaged = tmp_path / "damaged"
+    damaged.mkdir()
+    shutil.copy(os.path.join(pushed, SIDECAR_FILE), damaged)
+    data = Path(pushed, MODEL_FILE).read_bytes()
+    (damaged / MODEL_FILE).write_bytes(data[: len(data) // 2])
+    assert demo.main(["--model", str(damaged)]) == cli_errors.EXIT_ERROR
+    assert "is damaged" in capsys.readouterr().err
     with socket.socket() as taken:
         taken.bind((demo.HOST, 0))
         taken.listen()
