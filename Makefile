@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-from-lock
 export TF_USE_LEGACY_KERAS := 1
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: venv run test kubeflow-compile kubeflow-local lint proto lock clean graphviz
+.PHONY: venv run test demo demo-runtime browser kubeflow-compile kubeflow-local lint proto lock clean graphviz
 
 venv: $(STAMP)
 
@@ -22,8 +22,35 @@ $(STAMP): requirements.lock
 run: venv
 	$(PY) -m pipeline.local_runner $(RUN_ARGS)
 
+# The browser tests (tests/test_demo.py) need the LiteRT.js files and the system Chromium:
+# installed here when missing. A failed install does not stop the suite: those tests then
+# fail with one line saying what is missing.
 test: venv
+	@$(MAKE) --no-print-directory -k demo-runtime browser || \
+		echo "warning: the demo's set-up failed (above): tests/test_demo.py will fail"
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The in-browser demo of the pushed model, e.g. make demo DEMO_ARGS="--model outputs --port 8765"
+demo: venv demo-runtime
+	$(PY) -m pipeline.demo $(DEMO_ARGS)
+
+# LiteRT.js (WASM runtime of the demo page) from demo/package-lock.json, exact versions.
+DEMO_RUNTIME := demo/node_modules/.installed-from-lock
+demo-runtime: $(DEMO_RUNTIME)
+
+$(DEMO_RUNTIME): demo/package.json demo/package-lock.json
+	@command -v npm >/dev/null || { echo "npm not found: the demo needs Node.js and npm (Debian: apt-get install nodejs npm)"; exit 1; }
+	cd demo && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# The system Chromium the browser tests drive (Debian package; tests never download one).
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@[ -x $(CHROMIUM) ] || { \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium; }
+	@[ -x $(CHROMIUM) ] || { echo "$(CHROMIUM) is missing after the install"; exit 1; }
 
 # Compiles the Vertex AI / KFP v2 PipelineJob (see kubeflow/README.md), e.g.
 # make kubeflow-compile KUBEFLOW_ARGS="--pipeline-root gs://BUCKET/recs --image IMAGE"

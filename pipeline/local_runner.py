@@ -245,6 +245,8 @@ def _print_pushed(output_dir: str) -> None:
         f"Try: python -m pipeline.recommend --model {output_dir} --history {sample[0]},{sample[1]}"
     )
     print(f"Provenance: python -m pipeline.lineage --output-dir {output_dir} model")
+    args = "" if os.path.abspath(output_dir) == configs.OUTPUT_DIR else f"--model {output_dir}"
+    print("Try it in a browser: make demo" + (f' DEMO_ARGS="{args}"' if args else ""))
 
 
 def _latest_model(output_dir: str) -> str | None:

@@ -21,6 +21,7 @@ from ai_edge_litert.interpreter import Interpreter
 
 # No TensorFlow here: this is what a device runs.
 from components.example_gen import features as raw
+from components.export import movie_inputs
 from components.export.layout import (
     EXCLUDED_MOVIES,
     MODEL_FILE,
@@ -70,7 +71,7 @@ class Recommender:
         self.model_path = find_model(model_path)
         sidecar = os.path.join(os.path.dirname(self.model_path), SIDECAR_FILE)
         try:  # a damaged file is one clear line, never an interpreter crash
-            self.sidecar = model_files.load_sidecar(sidecar)
+            self.sidecar = movie_inputs.with_movie_inputs(model_files.load_sidecar(sidecar))
             self.interpreter: Interpreter = model_files.load_interpreter(
                 self.model_path, self.sidecar
             )
@@ -83,21 +84,19 @@ class Recommender:
         self.excluded_length = self.inputs[EXCLUDED_MOVIES]["length"]
 
     def features(self, history: list[int]) -> dict[str, np.ndarray]:
-        """The model's inputs for the most recent movies of ``history``."""
-        vocabularies = self.sidecar["string_vocabularies"]
-        known = [self.movies.get(str(m)) for m in history]
+        """The model's inputs for the most recent movies of ``history``.
+
+        Years and genres are the sidecar's per-movie values, concatenated oldest first
+        (components/export/movie_inputs.py: the browser demo builds them the same way).
+        """
         features = {}
         for name, spec in self.inputs.items():
             if name == EXCLUDED_MOVIES:
                 continue
             if name == raw.CONTEXT_MOVIE_ID:
                 values = history
-            elif name == raw.CONTEXT_MOVIE_GENRE:
-                rows = {genre: row for row, genre in enumerate(vocabularies[spec["vocab_name"]], 1)}
-                oov = ids.oov_row(len(rows))
-                values = [rows.get(g, oov) for m in known if m for g in m["genres"]]
-            elif name == raw.CONTEXT_MOVIE_YEAR:
-                values = [m["year"] if m else ids.PADDING for m in known]
+            elif name in movie_inputs.DERIVED:
+                values = movie_inputs.history_values(self.sidecar, history, name)
             else:
                 values = []  # ratings and user profile are not known from ids alone
             features[name] = ids.left_padded(values, spec["length"], spec["dtype"])

@@ -30,7 +30,7 @@ from components.data_formats import movielens
 from components.evaluation import quality, tfma_results
 from components.evaluation import report as quality_report
 from components.example_gen import timelines
-from components.export import on_device_inputs
+from components.export import movie_inputs, on_device_inputs
 from components.export.layout import (
     EXCLUDED_MOVIES,
     MODEL_FILE,
@@ -237,7 +237,7 @@ class Executor(base_executor.BaseExecutor):
         data_dir = exec_properties["data_dir"]
         movies, _ = movielens.read_movies(data_dir, movielens.detect_layout(data_dir))
         top_k = int(json.loads(exec_properties["hparams"]).get("num_predictions", 10))
-        return {
+        sidecar = {
             "model_file": MODEL_FILE,
             "signatures": {
                 RECOMMEND: "top-K movies for the history",
@@ -254,6 +254,14 @@ class Executor(base_executor.BaseExecutor):
                 for name, values in on_device_inputs.string_vocabularies(
                     transform_output, config
                 ).items()
+            },
+            # The values an app can offer for the user's profile inputs that take raw ints.
+            "int_vocabularies": {
+                f.vocab_name: sorted(
+                    int(v) for v in transform_output.vocabulary_by_name(f.vocab_name)
+                )
+                for f in input_config.global_features(config)
+                if f.feature_type == INT and f.vocab_name
             },
             "movies": {
                 str(m): {
@@ -279,6 +287,8 @@ class Executor(base_executor.BaseExecutor):
                 "report_artifact_id": report.id,
             },
         }
+        # Each movie's year and genre input values: what every client concatenates.
+        return movie_inputs.with_movie_inputs(sidecar)
 
 
 class TFLitePusherSpec(types.ComponentSpec):
