@@ -23,9 +23,7 @@ _KIND_TO_TYPE = {raw.Kind.INT: pb.INT, raw.Kind.FLOAT: pb.FLOAT, raw.Kind.STRING
 # Enough for every user of ML-1M (longest history 2,313) and ml-latest-small (2,697); an
 # int32 list of this length is 16 KiB per call.
 DEFAULT_EXCLUDED_MOVIES_LENGTH = 4096
-ENCODER_NAMES = tuple(
-    name for name in pb.EncoderType.keys() if name != "ENCODER_TYPE_UNSPECIFIED"
-)
+ENCODER_NAMES = tuple(v.name for v in pb.EncoderType.DESCRIPTOR.values if v.number)
 
 
 class ConfigError(ValueError):
