@@ -99,7 +99,7 @@ def check_sequence(data_dir: str, spans: list[Span]) -> None:
     if numbers != expected:
         missing = sorted(set(expected) - set(numbers))
         raise SpanError(
-            f"{data_dir!r}: span {folder_name(missing[0])} is missing (spans must run from "
+            f"{data_dir!r}: {folder_name(missing[0])} is missing (spans must run from "
             f"{folder_name(1)} without gaps; found {len(numbers)} of {numbers[-1]})"
         )
 
