@@ -136,6 +136,7 @@ def pipeline_spec_file(job: dict, directory: str) -> str:
 def submit_kfp(args: argparse.Namespace) -> str:
     """Creates a run on a Kubeflow Pipelines v2 endpoint; returns the run id."""
     job = read_package(args.package)
+    parameters = {**job["runtimeConfig"].get("parameterValues", {}), **_parameters(args, job)}
     import kfp
     import kfp_server_api
     import urllib3
@@ -146,10 +147,7 @@ def submit_kfp(args: argparse.Namespace) -> str:
         with tempfile.TemporaryDirectory() as directory:
             result = client.create_run_from_pipeline_package(
                 pipeline_spec_file(job, directory),
-                arguments={
-                    **job["runtimeConfig"].get("parameterValues", {}),
-                    **_parameters(args, job),
-                },
+                arguments=parameters,
                 run_name=args.display_name,
                 experiment_name=args.experiment,
                 pipeline_root=pipeline_root,

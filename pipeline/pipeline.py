@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tfx import v1 as tfx
+from tfx.dsl.components.base import executor_spec
 from tfx.orchestration import data_types
 from tfx.orchestration import pipeline as tfx_pipeline
 from tfx.proto import range_config_pb2
@@ -14,7 +15,7 @@ from components.evaluation.report import QualityReport
 from components.example_gen.component import MovieLensExampleGen
 from components.export.tflite_pusher import TFLitePusher
 from components.model import trainer as trainer_module
-from components.model.component import Trainer
+from components.model import trainer_executor
 from components.transform.preprocessing import CONFIG_KEY
 from components.validation.anomalies_gate import AnomaliesGate
 from configs import input_config
@@ -72,7 +73,7 @@ def create_pipeline(
         model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
         model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
     ).with_id("latest_blessed_model_resolver")
-    trainer = Trainer(
+    trainer = tfx.components.Trainer(
         run_fn=configs.RUN_FN,
         examples=transform.outputs["transformed_examples"],
         transform_graph=transform.outputs["transform_graph"],
@@ -85,6 +86,8 @@ def create_pipeline(
             trainer_module.HPARAMS_KEY: hparams.to_dict(),
             trainer_module.GATE_K_KEY: gate.gate_k,
         },
+        # TFX's GenericExecutor, plus the record of how the model started.
+        custom_executor_spec=executor_spec.ExecutorClassSpec(trainer_executor.Executor),
     )
     baselines = FitBaselines(examples=example_gen.outputs["examples"])
 

@@ -30,7 +30,7 @@ CONFIG_KEY = "input_config"
 HPARAMS_KEY = "hparams"
 # The K of the gate's recall@K: the per-epoch evaluation that early stopping follows.
 GATE_K_KEY = "gate_k"
-# Set by the Trainer's executor (components.model.component): the base model's
+# Set by the Trainer's executor (components.model.trainer_executor): the base model's
 # artifact id and URI, for the record of how training started.
 BASE_MODEL_KEY = "base_model_artifact"
 # Batches of reading (not training): the evaluation, and the sequence layout's one pass.

@@ -1,4 +1,8 @@
-"""The Trainer: TFX's, whose executor also records how a model started.
+"""The Trainer's executor: TFX's generic one, plus the record of how a model started.
+
+The pipeline passes it as the Trainer's ``custom_executor_spec`` (rather than subclassing
+the component), so executions keep TFX's Trainer type in ML Metadata, where tools and
+tests look Trainer executions up.
 
 ``run_fn`` sees only paths (``fn_args.base_model`` is the base model's SavedModel folder),
 so this executor hands it the base model's ML Metadata identity, and afterwards copies
@@ -12,9 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tfx import v1 as tfx
 from tfx.components.trainer import executor as trainer_executor
-from tfx.dsl.components.base import executor_spec
 from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import json_utils, path_utils
 
@@ -54,10 +56,3 @@ class Executor(trainer_executor.GenericExecutor):
                 model.set_int_custom_property(
                     WARM_STARTED_FROM_ID, int(started["base_model_artifact_id"])
                 )
-
-
-class Trainer(tfx.components.Trainer):
-    """TFX's Trainer with the executor above; its class name is TFX's, so tools keyed by
-    component class (lineage) treat both alike."""
-
-    EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(Executor)
