@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-from-lock
 export TF_USE_LEGACY_KERAS := 1
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: venv run test demo demo-runtime browser kubeflow-compile kubeflow-local lint proto lock clean graphviz
+.PHONY: venv run test continuous demo demo-runtime browser kubeflow-compile kubeflow-local lint proto lock clean graphviz
 
 venv: $(STAMP)
 
@@ -51,6 +51,16 @@ browser:
 		$$SUDO apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium; }
 	@[ -x $(CHROMIUM) ] || { echo "$(CHROMIUM) is missing after the install"; exit 1; }
+
+# Continuous training on span data (span-0001/, span-0002/, ...; see `pipeline.data
+# split-spans`): one run per span not yet evaluated, oldest first, each warm-starting from
+# the previous run's blessed model, e.g.
+# make continuous SPANS=outputs/ml-1m-spans RUN_ARGS="--output-dir outputs/continuous"
+continuous: venv
+	@test -n "$(SPANS)" || { echo "give SPANS=DIR, a folder of span-0001/, span-0002/, ..."; exit 2; }
+	@for span in $$(ls -d $(SPANS)/span-[0-9][0-9][0-9][0-9] | tail -n +2); do \
+		$(PY) -m pipeline.local_runner --data-dir $(SPANS) --span next $(RUN_ARGS) || exit $$?; \
+	done
 
 # Compiles the Vertex AI / KFP v2 PipelineJob (see kubeflow/README.md), e.g.
 # make kubeflow-compile KUBEFLOW_ARGS="--pipeline-root gs://BUCKET/recs --image IMAGE"

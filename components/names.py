@@ -8,3 +8,7 @@ REPORT_SUMMARY_FILE = "summary.txt"
 REPORT_HTML_FILE = "report.html"
 REPORT_CHART_FILE = "quality.png"
 REPORT_METRICS_FILE = "metrics.json"
+
+# Beside a Trainer's SavedModel (Format-Serving/): how the model started (warm start or
+# scratch, from which model); components.model.warm_start writes it.
+WARM_START_STARTED_FILE = "assets.extra/warm_start/started.json"

@@ -8,6 +8,7 @@ As a module::
     python -m kubeflow.runner --pipeline-root gs://BUCKET/movie-recs \\
         --image REGION-docker.pkg.dev/PROJECT/REPO/movie-recs:TAG \\
         [--data-dir gs://BUCKET/movielens/ml-1m] [--config cnn_id] [--hparam epochs=5] \\
+        [--span latest|N [--span-window W]] \\
         [--beam-runner dataflow --project P --region R] [--output kubeflow/build/movie-recs.json]
 
 With the TFX CLI (settings from RECS_* environment variables, see ``--help``)::
@@ -28,9 +29,11 @@ import components  # noqa: F401  (selects Keras 2 before TensorFlow is imported)
 import argparse
 import posixpath
 
+from google.protobuf import json_format
 from tfx import v1 as tfx
 from tfx.orchestration import pipeline as tfx_pipeline
 
+from components.example_gen.component import span_range
 from configs import input_config
 from kubeflow import beam
 from pipeline import cli_errors, configs, options
@@ -39,6 +42,9 @@ from pipeline.pipeline import create_pipeline
 # Where the Dockerfile puts the project; every path the containers read is under it.
 IMAGE_PROJECT_DIR = "/pipeline"
 DATA_DIR_PARAMETER = "data_dir"
+# Span data (compiled with --span): the span a run holds out, as TFX's RangeConfig in JSON
+# (ExampleGen's range_config); `kubeflow.submit --span N|latest` writes it.
+SPAN_PARAMETER = "range_config"
 DEFAULT_OUTPUT = os.path.join(configs.REPO_ROOT, "kubeflow", "build", "{pipeline_name}.json")
 
 
@@ -138,16 +144,40 @@ def beam_settings(args: argparse.Namespace) -> beam.BeamSettings:
     )
 
 
+def span_value(span: str | int) -> str:
+    """The range_config run parameter for ``--span`` (latest or a number) as JSON."""
+    if span == options.NEXT_SPAN:
+        raise ValueError(
+            "--span next needs the local runner's ML Metadata; a compiled job takes latest "
+            "or a number (and kubeflow.submit --span N for one run)"
+        )
+    config = span_range(None if span == options.LATEST_SPAN else int(span))
+    return json_format.MessageToJson(config, indent=None, sort_keys=True)
+
+
+def span_data(args: argparse.Namespace) -> bool:
+    """Whether to compile for span data: the data is chosen per run, so it is not looked
+    at; ``--span`` (or ``--span-window``) says so."""
+    return args.span is not None or bool(args.span_window)
+
+
 def build(args: argparse.Namespace) -> tfx_pipeline.Pipeline:
     """The same pipeline as the local runner's, with paths of the image and the cloud."""
     data_dir = tfx.dsl.experimental.RuntimeParameter(
         name=DATA_DIR_PARAMETER, ptype=str, default=args.data_dir
     )
+    spans = span_data(args)
+    range_config = None
+    if spans:
+        range_config = tfx.dsl.experimental.RuntimeParameter(
+            name=SPAN_PARAMETER, ptype=str, default=span_value(args.span or options.LATEST_SPAN)
+        )
     return create_pipeline(
         pipeline_name=args.pipeline_name,
         pipeline_root=args.pipeline_root,
         data_dir=data_dir,
-        settings=options.settings(args),
+        settings=options.settings(args, spans=spans),
+        range_config=range_config,
         push_destination=args.push_destination
         or posixpath.join(args.pipeline_root, "serving_models"),
         # The image's copy; its path changes with its content only if the image tag does,
@@ -173,8 +203,11 @@ def compile_pipeline(args: argparse.Namespace) -> str:
         output_dir=output_dir,
         output_filename=filename,
     )
-    # The default lands in the job's runtime config; a submission may override it.
-    runner.run(pipeline, parameter_values={DATA_DIR_PARAMETER: args.data_dir})
+    # The defaults land in the job's runtime config; a submission may override them.
+    parameters = {DATA_DIR_PARAMETER: args.data_dir}
+    if span_data(args):
+        parameters[SPAN_PARAMETER] = span_value(args.span or options.LATEST_SPAN)
+    runner.run(pipeline, parameter_values=parameters)
     return os.path.join(output_dir, filename)
 
 

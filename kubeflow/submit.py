@@ -2,8 +2,15 @@
 
     python -m kubeflow.submit vertex --package kubeflow/build/movie-recs.json \\
         --project PROJECT --region REGION [--service-account SA] [--data-dir gs://...] [--no-cache]
+        [--span latest|N] [--schedule "CRON"]
     python -m kubeflow.submit kfp --package kubeflow/build/movie-recs.json \\
         --host https://KFP_HOST [--experiment NAME] [--data-dir gs://...] [--no-cache]
+
+A job compiled for span data (``kubeflow.runner --span ...``) takes the span a run holds
+out as a run parameter: ``--span N`` (one run for span N) or ``--span latest``.
+``vertex --schedule CRON`` creates a PipelineJobSchedule instead of one run: continuous
+training, each scheduled run holding out the latest span (the compiled default) and
+warm-starting from the latest blessed model.
 
 Missing credentials, an unreachable endpoint or a rejected job end with one ``error:`` line
 and exit code 2, not a stack trace.
@@ -19,8 +26,9 @@ import tempfile
 
 import yaml
 
-from kubeflow.runner import DATA_DIR_PARAMETER, DEFAULT_OUTPUT
+from kubeflow.runner import DATA_DIR_PARAMETER, DEFAULT_OUTPUT, SPAN_PARAMETER, span_value
 from pipeline import cli_errors, configs
+from pipeline.options import LATEST_SPAN
 
 
 class SubmitError(RuntimeError):
@@ -43,8 +51,27 @@ def read_package(path: str) -> dict:
     return job
 
 
-def _parameters(args: argparse.Namespace) -> dict[str, str]:
-    return {DATA_DIR_PARAMETER: args.data_dir} if args.data_dir else {}
+def _parameters(args: argparse.Namespace, job: dict) -> dict[str, str]:
+    """The run parameters this submission overrides (the compiled defaults hold the rest)."""
+    parameters = {DATA_DIR_PARAMETER: args.data_dir} if args.data_dir else {}
+    if args.span is not None:
+        declared = job["pipelineSpec"]["root"].get("inputDefinitions", {}).get("parameters", {})
+        if SPAN_PARAMETER not in declared:
+            raise SubmitError(
+                f"{args.package} was compiled without span data: compile it with "
+                "python -m kubeflow.runner --span latest to choose a span per run"
+            )
+        try:
+            parameters[SPAN_PARAMETER] = span_value(args.span)
+        except ValueError as error:
+            raise SubmitError(str(error)) from None
+    return parameters
+
+
+def _span(text: str) -> str:
+    if text == LATEST_SPAN or (text.isdigit() and int(text) >= 1):
+        return text
+    raise argparse.ArgumentTypeError(f"{text!r}: give latest or a span number (1, 2, ...)")
 
 
 def _cloud_error(error: Exception, target: str) -> SubmitError:
@@ -63,8 +90,9 @@ def _cloud_error(error: Exception, target: str) -> SubmitError:
 
 
 def submit_vertex(args: argparse.Namespace) -> str:
-    """Creates a Vertex AI PipelineJob; returns its console link."""
-    read_package(args.package)
+    """Creates a Vertex AI PipelineJob, or with ``--schedule`` a PipelineJobSchedule;
+    returns the job's console link or the schedule's resource name."""
+    parameters = _parameters(args, read_package(args.package))
     import google.api_core.exceptions
     import google.auth.exceptions
     from google.cloud import aiplatform
@@ -74,11 +102,18 @@ def submit_vertex(args: argparse.Namespace) -> str:
             display_name=args.display_name,
             template_path=args.package,
             pipeline_root=args.pipeline_root,
-            parameter_values=_parameters(args),
+            parameter_values=parameters,
             enable_caching=not args.no_cache,
             project=args.project,
             location=args.region,
         )
+        if args.schedule:
+            schedule = job.create_schedule(
+                cron=args.schedule,
+                display_name=f"{args.display_name}-schedule",
+                service_account=args.service_account,
+            )
+            return f"schedule {schedule.resource_name} ({args.schedule})"
         job.submit(service_account=args.service_account)
         return job._dashboard_uri()  # the SDK's only way to the console link
     except (
@@ -101,6 +136,7 @@ def pipeline_spec_file(job: dict, directory: str) -> str:
 def submit_kfp(args: argparse.Namespace) -> str:
     """Creates a run on a Kubeflow Pipelines v2 endpoint; returns the run id."""
     job = read_package(args.package)
+    parameters = {**job["runtimeConfig"].get("parameterValues", {}), **_parameters(args, job)}
     import kfp
     import kfp_server_api
     import urllib3
@@ -111,7 +147,7 @@ def submit_kfp(args: argparse.Namespace) -> str:
         with tempfile.TemporaryDirectory() as directory:
             result = client.create_run_from_pipeline_package(
                 pipeline_spec_file(job, directory),
-                arguments={**job["runtimeConfig"].get("parameterValues", {}), **_parameters(args)},
+                arguments=parameters,
                 run_name=args.display_name,
                 experiment_name=args.experiment,
                 pipeline_root=pipeline_root,
@@ -151,10 +187,21 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         target.add_argument("--pipeline-root", help="overrides the compiled pipeline root")
         target.add_argument("--service-account", default=env("RECS_SERVICE_ACCOUNT"))
         target.add_argument("--no-cache", action="store_true", help="run every component again")
+        target.add_argument(
+            "--span",
+            type=_span,
+            help="span data: the span this run holds out (a number, or latest)",
+        )
         cli_errors.add_debug_flag(target)
     vertex, kfp_target = targets.choices["vertex"], targets.choices["kfp"]
     vertex.add_argument("--project", default=env("RECS_GCP_PROJECT"), required=False)
     vertex.add_argument("--region", default=env("RECS_GCP_REGION"), required=False)
+    vertex.add_argument(
+        "--schedule",
+        metavar="CRON",
+        help='create a PipelineJobSchedule that runs the job on this cron schedule, e.g. "0 3 '
+        '* * *" (daily at 03:00 UTC; "TZ=Europe/Berlin 0 3 * * *" for a time zone)',
+    )
     kfp_target.add_argument("--host", default=env("RECS_KFP_HOST"), help="KFP API endpoint URL")
     kfp_target.add_argument("--namespace", default="kubeflow")
     kfp_target.add_argument("--experiment", default="movie-recs")
@@ -170,7 +217,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
         if args.target == "vertex":
-            print(f"Submitted to Vertex AI Pipelines: {submit_vertex(args)}")
+            verb = "Scheduled on" if args.schedule else "Submitted to"
+            print(f"{verb} Vertex AI Pipelines: {submit_vertex(args)}")
         else:
             print(f"Submitted to Kubeflow Pipelines: run {submit_kfp(args)}")
     except SubmitError as error:

@@ -2,6 +2,8 @@
 
 python -m pipeline.data download ml-1m [--data-root data/movielens]
 python -m pipeline.data synthesize --layout ml-1m --out DIR [--users N] [--movies M]
+python -m pipeline.data split-spans --data-dir DIR --out SPANS --period day|week|month|N-ratings
+    [--start TIME | --first-fraction F]
 """
 
 from __future__ import annotations
@@ -10,10 +12,10 @@ import argparse
 import dataclasses
 import sys
 
-from components.data_formats import download, synthetic
+from components.data_formats import download, limits, spans, synthetic
 from pipeline import cli_errors
 
-# A failed or unverifiable download, bad settings, an unwritable or full destination.
+# A failed or unverifiable download, bad settings or data, an unwritable or full destination.
 EXPECTED = (download.DownloadError, download.VerificationError, ValueError, OSError)
 
 
@@ -38,6 +40,39 @@ def _synthesize(args: argparse.Namespace) -> int:
     return 0
 
 
+def _split_spans(args: argparse.Namespace) -> int:
+    manifest = spans.split_spans(
+        args.data_dir,
+        args.out,
+        spans.Period.parse(args.period),
+        start=args.start,
+        first_fraction=args.first_fraction,
+    )
+    entries = manifest["spans"]
+    total = sum(entry["lines"] for entry in entries)
+    print(f"Wrote {len(entries)} spans ({args.period}) of {total} rating lines to {args.out}:")
+    shown = entries if len(entries) <= 8 else [*entries[:4], None, *entries[-3:]]
+    for entry in shown:
+        if entry is None:
+            print("  ...")
+            continue
+        begin = entry["begin_utc"] or "start"
+        print(
+            f"  {entry['folder']}: {entry['lines']:>9,} ratings, {begin} .. {entry['end_utc']}"
+            f" ({entry['movies']} movies known)"
+        )
+    print(f"Manifest: {args.out}/{spans.MANIFEST_FILE}")
+    print(f"Run the pipeline on its spans: python -m pipeline.local_runner --data-dir {args.out}")
+    return 0
+
+
+def _time(text: str) -> int:
+    try:
+        return limits.parse_time(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -54,7 +89,31 @@ def main(argv: list[str] | None = None) -> int:
     synth.add_argument("--seed", type=int, default=0)
     synth.add_argument("--bad-lines", type=int, default=0)
     synth.set_defaults(run=_synthesize)
-    for command in (fetch, synth):
+    cut = commands.add_parser(
+        "split-spans", help="cut a data set by rating time into span folders (span-0001, ...)"
+    )
+    cut.add_argument("--data-dir", required=True, help="any MovieLens layout")
+    cut.add_argument("--out", required=True, help="a new folder for span-0001/, span-0002/, ...")
+    cut.add_argument(
+        "--period", default="month", help="day, week, month or N-ratings (default month)"
+    )
+    first = cut.add_mutually_exclusive_group()
+    first.add_argument(
+        "--start",
+        type=_time,
+        metavar="TIME",
+        help="span 1 holds every rating before this (a date, ISO time or Unix seconds); "
+        "periods count from it",
+    )
+    first.add_argument(
+        "--first-fraction",
+        type=float,
+        metavar="F",
+        help="start at the day of the F quantile of rating time (span 1 holds about F "
+        "of the ratings)",
+    )
+    cut.set_defaults(run=_split_spans)
+    for command in (fetch, synth, cut):
         cli_errors.add_debug_flag(command)
     args = parser.parse_args(argv)
     return cli_errors.guarded(lambda: args.run(args), debug=args.debug, expected=EXPECTED)

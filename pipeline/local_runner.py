@@ -41,12 +41,13 @@ from tfx.orchestration.portable import runtime_parameter_utils
 from tfx.orchestration.portable.mlmd import context_lib
 from tfx.proto.orchestration import pipeline_pb2
 
-from components.data_formats import movielens
+from components.data_formats import movielens, spans
+from components.example_gen import component as example_gen_component
 from components.example_gen import executor as example_gen_executor
 from components.example_gen.ingest_record import REPORT_FILE
 from components.validation.anomalies_gate import DataAnomaliesError
 from configs import input_config
-from pipeline import cli_errors, configs, metadata, options, preflight
+from pipeline import cli_errors, configs, continuous, metadata, options, preflight
 from pipeline.lineage import liveness
 from pipeline.pipeline import create_pipeline
 
@@ -84,10 +85,25 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def build(args: argparse.Namespace):
     """The pipeline for these arguments. Config, data and output-folder problems fail here
-    (``pipeline.preflight``), before any component runs."""
-    settings = options.settings(args)
+    (``pipeline.preflight``), before any component runs.
+
+    Span data (``span-0001/``, ...) is detected: the run holds out the span ``--span``
+    names (resolved here, so that preflight checks the very spans the run reads), trains
+    on the spans before it and warm-starts from the latest blessed model. Raises
+    continuous.NothingToRun when ``--span next`` finds every span evaluated."""
+    span_data = args.span is not None or spans.has_spans(args.data_dir)
+    settings = options.settings(args, spans=span_data)
     config = input_config.parse(settings.input_config_text, args.config)
-    data = preflight.inspect_data(args.data_dir, settings.ingest)
+    range_config = None
+    if span_data:
+        span = continuous.resolve_span(
+            args.span, args.data_dir, args.output_dir, args.pipeline_name
+        )
+        data = preflight.inspect_spans(args.data_dir, settings.ingest, span)
+        range_config = example_gen_component.span_range(span)
+        print(f"Span data: this run holds out span {span} and trains on the spans before it.")
+    else:
+        data = preflight.inspect_data(args.data_dir, settings.ingest)
     layout = data.layout
     if input_config.needs_user_features(config) and layout.users_file is None:
         raise input_config.ConfigError(
@@ -110,6 +126,7 @@ def build(args: argparse.Namespace):
         beam_pipeline_args=configs.beam_args(args.beam_workers, args.beam_arg),
         enable_cache=not args.no_cache,
         until=args.until,
+        range_config=range_config,
     )
 
 
@@ -176,6 +193,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = parse_args(options.command_line(argv))
         tfx_pipeline = build(args)
+    except continuous.NothingToRun as done:
+        print(done)
+        return 0
     except SETUP_ERRORS as error:
         return cli_errors.fail(error, debug)
     output_dir = os.path.abspath(args.output_dir)

@@ -67,8 +67,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pipeline-name", default=env("RECS_PIPELINE_NAME", configs.PIPELINE_NAME))
     parser.add_argument(
         "--split",
-        default=env("RECS_SPLIT", "leave_last_out"),
+        default=env("RECS_SPLIT"),
         choices=timelines.SplitSettings.KINDS,
+        help="leave_last_out (default), random, temporal; span data is split by span",
+    )
+    parser.add_argument(
+        "--span",
+        type=_span,
+        default=env("RECS_SPAN"),
+        metavar="latest|next|N",
+        help="span data (span-0001/, ...): the span a run holds out and evaluates on; "
+        "latest (default), next (after the last one this pipeline evaluated; local runs) "
+        "or a number",
+    )
+    parser.add_argument(
+        "--span-window",
+        type=_span_window,
+        default=0,
+        metavar="W|all",
+        help="span data: examples come from the latest W spans, the held-out one included "
+        "(default all); earlier spans are still history",
     )
     parser.add_argument("--seed", type=int, default=42, help="seed of the random split")
     parser.add_argument("--min-rating", type=float, default=0.0)
@@ -137,6 +155,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+LATEST_SPAN, NEXT_SPAN = "latest", "next"
+
+
+def _span(text: str) -> str | int:
+    if text in (LATEST_SPAN, NEXT_SPAN):
+        return text
+    if text.isdigit() and int(text) >= 1:
+        return int(text)
+    raise argparse.ArgumentTypeError(f"{text!r}: give latest, next or a span number (1, 2, ...)")
+
+
+def _span_window(text: str) -> int:
+    if text == "all":
+        return 0
+    if text.isdigit() and int(text) >= 2:
+        return int(text)
+    raise argparse.ArgumentTypeError(
+        f"{text!r}: give all or a number of spans >= 2 (the held-out span and one to train on)"
+    )
+
+
 def _time(text: str) -> int:
     try:
         return limits.parse_time(text)
@@ -152,9 +191,30 @@ def parse_hparam(item: str) -> tuple[str, object]:
         return name, value
 
 
-def settings(args: argparse.Namespace) -> PipelineSettings:
-    """Parses and validates the config and hyper-parameters: problems fail before any run."""
+def split_kind(args: argparse.Namespace, spans: bool) -> str:
+    """The split: by span for span data (the newest span is held out), else ``--split``."""
+    if spans:
+        if args.split not in (None, "span"):
+            raise ValueError(
+                f"--split {args.split} does not apply to span data: its newest span is held "
+                "out (the span split); leave --split out"
+            )
+        return "span"
+    if args.split == "span":
+        raise ValueError("--split span needs span data (span-0001/, ...); see split-spans")
+    if getattr(args, "span", None) is not None or args.span_window:
+        raise ValueError("--span and --span-window need span data (span-0001/, ...)")
+    return args.split or "leave_last_out"
+
+
+def settings(args: argparse.Namespace, spans: bool = False) -> PipelineSettings:
+    """Parses and validates the config and hyper-parameters: problems fail before any run.
+
+    ``spans``: the data is in span folders (the runner knows): the split is by span, and
+    ``warm_start="auto"`` becomes true (continuous training), else false.
+    """
     limits.check_window(args.min_timestamp, args.max_timestamp)
+    kind = split_kind(args, spans)
     config_text = input_config.read_text(args.config)
     config = input_config.parse(config_text, args.config)
     if args.encoder:
@@ -163,7 +223,7 @@ def settings(args: argparse.Namespace) -> PipelineSettings:
     values = dict(parse_hparam(item) for item in args.hparam)
     if args.train_minutes is not None:
         values["train_minutes"] = args.train_minutes
-    hparams = HParams.from_dict(values)
+    hparams = HParams.from_dict(values).with_warm_start_for(spans)
     hparams = hparams.for_config(config, gate_k=args.gate_k)
     return PipelineSettings(
         input_config_text=config_text,
@@ -172,8 +232,9 @@ def settings(args: argparse.Namespace) -> PipelineSettings:
                 min_rating=args.min_rating,
                 min_timeline_length=args.min_timeline_length,
                 max_context_length=input_config.context_length(config),
-                split=timelines.SplitSettings(kind=args.split, seed=args.seed),
+                split=timelines.SplitSettings(kind=kind, seed=args.seed),
             ),
+            span_window=args.span_window,
             max_bad_fraction=args.max_bad_fraction,
             min_timestamp=args.min_timestamp,
             max_timestamp=args.max_timestamp,

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from tfx import v1 as tfx
+from tfx.dsl.components.base import executor_spec
+from tfx.orchestration import data_types
 from tfx.orchestration import pipeline as tfx_pipeline
+from tfx.proto import range_config_pb2
 
 from components.evaluation.eval_config import make_eval_config
 from components.evaluation.evaluator import Evaluator
@@ -12,6 +15,7 @@ from components.evaluation.report import QualityReport
 from components.example_gen.component import MovieLensExampleGen
 from components.export.tflite_pusher import TFLitePusher
 from components.model import trainer as trainer_module
+from components.model import trainer_executor
 from components.transform.preprocessing import CONFIG_KEY
 from components.validation.anomalies_gate import AnomaliesGate
 from configs import input_config
@@ -31,6 +35,7 @@ def create_pipeline(
     beam_pipeline_args: list[str] | None = None,
     enable_cache: bool = True,
     until: str | None = None,
+    range_config: range_config_pb2.RangeConfig | data_types.RuntimeParameter | None = None,
 ) -> tfx_pipeline.Pipeline:
     """ExampleGen -> statistics, schema, validation -> Transform -> Trainer -> Evaluator
     (recall@K gate: a bound, the latest blessed model, first-order Markov fitted by
@@ -38,9 +43,14 @@ def create_pipeline(
 
     ``until`` names the last component to include (e.g. "Transform" for the data part).
     ``data_dir`` may be a runtime parameter (Kubeflow: chosen when a run is submitted).
+    Span data (``settings.ingest.spans``): ``range_config`` says which span a run holds
+    out (default: the latest; a runtime parameter on Kubeflow). With ``warm_start`` the
+    latest blessed model also feeds the Trainer as its base model.
     """
     input_config_text, hparams, gate = settings.input_config_text, settings.hparams, settings.gate
-    example_gen = MovieLensExampleGen(input_base=data_dir, settings=settings.ingest)
+    example_gen = MovieLensExampleGen(
+        input_base=data_dir, settings=settings.ingest, range_config=range_config
+    )
     statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
     schema_gen = tfx.components.ImportSchemaGen(schema_file=f"{schema_dir}/schema.pbtxt")
     example_validator = tfx.components.ExampleValidator(
@@ -57,24 +67,30 @@ def create_pipeline(
         disable_statistics=True,
     )
     transform.add_upstream_node(anomalies_gate)
-    trainer = tfx.components.Trainer(
-        run_fn=configs.RUN_FN,
-        examples=transform.outputs["transformed_examples"],
-        transform_graph=transform.outputs["transform_graph"],
-        schema=schema_gen.outputs["schema"],
-        custom_config={
-            trainer_module.CONFIG_KEY: input_config_text,
-            trainer_module.HPARAMS_KEY: hparams.to_dict(),
-            trainer_module.GATE_K_KEY: gate.gate_k,
-        },
-    )
-    baselines = FitBaselines(examples=example_gen.outputs["examples"])
-
+    # The latest blessed model: the Evaluator's baseline and, warm-starting, the base model.
     baseline_resolver = tfx.dsl.Resolver(
         strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
         model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
         model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
     ).with_id("latest_blessed_model_resolver")
+    trainer = tfx.components.Trainer(
+        run_fn=configs.RUN_FN,
+        examples=transform.outputs["transformed_examples"],
+        transform_graph=transform.outputs["transform_graph"],
+        schema=schema_gen.outputs["schema"],
+        # Only when warm-starting: an input that changes with every blessing would
+        # otherwise keep a rerun on unchanged data from being served from cache.
+        base_model=baseline_resolver.outputs["model"] if hparams.warm_start is True else None,
+        custom_config={
+            trainer_module.CONFIG_KEY: input_config_text,
+            trainer_module.HPARAMS_KEY: hparams.to_dict(),
+            trainer_module.GATE_K_KEY: gate.gate_k,
+        },
+        # TFX's GenericExecutor, plus the record of how the model started.
+        custom_executor_spec=executor_spec.ExecutorClassSpec(trainer_executor.Executor),
+    )
+    baselines = FitBaselines(examples=example_gen.outputs["examples"])
+
     label_key = input_config.parse(input_config_text).label_feature.feature_name
     evaluator = Evaluator(
         examples=example_gen.outputs["examples"],
@@ -119,6 +135,9 @@ def create_pipeline(
         quality_report,
         pusher,
     ]
+    if hparams.warm_start is True:  # the Trainer reads the resolver: keep it before
+        components.remove(baseline_resolver)
+        components.insert(components.index(trainer), baseline_resolver)
     if until:
         names = [c.id for c in components]
         if until not in names:

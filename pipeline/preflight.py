@@ -4,6 +4,8 @@
   name the expected columns, and at least one user left with enough ratings after
   ``--min-rating`` and ``--min-timeline-length``. That last check reads ratings only until
   one user qualifies (a few lines for real data) and names the filter that empties it.
+* Span data (``span-0001/``, ...): spans numbered from 1 without a gap, one layout, none
+  empty, and a held-out span that has earlier spans to train on.
 * The output folder: creatable, writable, with free space for an estimate of the run.
 
 Nothing is created: the output folder is probed with a temporary file in its nearest
@@ -18,7 +20,7 @@ import shutil
 import tempfile
 from collections import defaultdict
 
-from components.data_formats import movielens
+from components.data_formats import movielens, spans
 from components.example_gen import timelines
 from components.example_gen.executor import IngestSettings, check_file
 from pipeline import cli_errors
@@ -43,10 +45,17 @@ class DataFiles:
     files: dict[str, str]
     rules: movielens.RatingRules
     movie_ids: frozenset[int]
+    # Span data: the ratings files of every span a run reads, oldest first (else empty).
+    span_ratings: tuple[str, ...] = ()
+
+    @property
+    def ratings_files(self) -> tuple[str, ...]:
+        return self.span_ratings or (self.files["ratings"],)
 
     @property
     def input_bytes(self) -> int:
-        return sum(os.path.getsize(path) for path in self.files.values())
+        paths = {*self.files.values(), *self.span_ratings}
+        return sum(os.path.getsize(path) for path in paths)
 
 
 def inspect_data(data_dir: str, settings: IngestSettings) -> DataFiles:
@@ -67,10 +76,53 @@ def inspect_data(data_dir: str, settings: IngestSettings) -> DataFiles:
     return DataFiles(data_dir, layout, files, rules, frozenset(movies))
 
 
+def inspect_spans(data_dir: str, settings: IngestSettings, span: int) -> DataFiles:
+    """``inspect_data`` for span data held out at ``span``: the spans run from 1 without a
+    gap, each holds ratings in one layout, and ``span`` has earlier spans (within the
+    window) to train on; the movies and users files are the held-out span's.
+
+    Raises DataError (SpanError) or PreflightError, one sentence each."""
+    found = spans.list_spans(data_dir)
+    spans.check_sequence(data_dir, found)
+    latest = found[-1].number
+    if not 1 <= span <= latest:
+        raise PreflightError(f"--span {span}: {data_dir} holds spans 1..{latest}")
+    if span < 2:
+        raise PreflightError(
+            f"--span {span} is the first span: a run holds out its span and trains on the "
+            "spans before it, so the first run is for span 2"
+        )
+    if settings.span_window == 1:
+        raise PreflightError("--span-window 1 leaves nothing to train on: give 2 or more")
+    data = inspect_data(found[span - 1].folder, settings)
+    paths = []
+    for earlier in found[:span]:
+        layout = movielens.detect_layout(earlier.folder)
+        if layout != data.layout:
+            raise PreflightError(
+                f"{earlier.folder} is in the {layout.name} layout, span {span} in "
+                f"{data.layout.name}: every span must have the same layout"
+            )
+        path = movielens.input_files(earlier.folder, layout)["ratings"]
+        _check_readable(path)
+        _check_not_empty(path, layout)
+        paths.append(path)
+    return dataclasses.replace(data, span_ratings=tuple(paths))
+
+
+def _check_not_empty(path: str, layout: movielens.Layout) -> None:
+    """Raises SpanError when a span's ratings file has no data line (an empty span)."""
+    for line_no, line in movielens.stream_lines(path):
+        if not line.strip() or (layout.has_header and line_no == 1):
+            continue
+        return
+    raise spans.SpanError(f"{path} holds no ratings: an empty span (remove it or add its ratings)")
+
+
 def check_examples_possible(data: DataFiles, settings: IngestSettings) -> None:
     """Raises DataError unless some user keeps enough ratings to make examples."""
     _check_examples_possible(
-        data.files["ratings"], data.layout, data.rules, data.movie_ids, settings
+        list(data.ratings_files), data.layout, data.rules, data.movie_ids, settings
     )
 
 
@@ -82,8 +134,15 @@ def _check_readable(path: str) -> None:
         raise PreflightError(f"cannot read {path}: {cli_errors.message(error)}") from None
 
 
+def _lines(paths: list[str]):
+    """(path, line number, text) of the files one after the other (spans: oldest first)."""
+    for path in paths:
+        for line_no, line in movielens.stream_lines(path):
+            yield path, line_no, line
+
+
 def _check_examples_possible(
-    path: str,
+    paths: list[str],
     layout: movielens.Layout,
     rules: movielens.RatingRules,
     movie_ids: frozenset[int],
@@ -97,7 +156,8 @@ def _check_examples_possible(
     kept: dict[int, int] = defaultdict(int)
     data_lines = valid = at_min_rating = 0
     first_rejection = ""
-    for line_no, line in movielens.stream_lines(path):
+    path = paths[-1] if len(paths) == 1 else f"{paths[0]} .. {paths[-1]}"
+    for file, line_no, line in _lines(paths):
         outcome = movielens.parse_rating(layout, line, line_no, rules)
         if isinstance(outcome, movielens.Rating) and outcome.movie_id not in movie_ids:
             outcome = movielens.Reason.UNKNOWN_MOVIE
@@ -105,7 +165,7 @@ def _check_examples_possible(
             if outcome not in movielens.SKIPPED_REASONS:
                 data_lines += 1
                 first_rejection = (
-                    first_rejection or movielens.Rejection(path, line_no, outcome, line).describe()
+                    first_rejection or movielens.Rejection(file, line_no, outcome, line).describe()
                 )
             continue
         data_lines += 1

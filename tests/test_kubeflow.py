@@ -141,6 +141,57 @@ def test_data_dir_is_a_run_parameter_with_a_default(job, tmp_path):
     )
 
 
+def test_span_data_compiles_the_span_as_a_run_parameter_and_warm_starts(job, tmp_path):
+    spans_job = compile_job(tmp_path, "--span", "latest", "--span-window", "6")
+    spec = spans_job["pipelineSpec"]
+    assert spec["root"]["inputDefinitions"]["parameters"] == {
+        runner.DATA_DIR_PARAMETER: {"parameterType": "STRING"},
+        runner.SPAN_PARAMETER: {"parameterType": "STRING"},
+    }
+    latest = json.loads(spans_job["runtimeConfig"]["parameterValues"][runner.SPAN_PARAMETER])
+    assert latest == {"rollingRange": {"numSpans": 1}}  # TFX resolves the latest span
+    example_gen = tasks(spans_job)["MovieLensExampleGen"]["inputs"]["parameters"]
+    assert example_gen["range_config"] == {"componentInputParameter": runner.SPAN_PARAMETER}
+    assert "span-{SPAN:4}/*" in example_gen["input_config"]["runtimeValue"]["constant"]
+    # The latest blessed model feeds the Trainer too; without spans it does not.
+    trainer = tasks(spans_job)["Trainer"]["inputs"]["artifacts"]["base_model"]
+    assert trainer["taskOutputArtifact"]["producerTask"] == f"{RESOLVER}-model-resolver"
+    assert "base_model" not in tasks(job)["Trainer"]["inputs"]["artifacts"]
+    hparams = json.loads(
+        tasks(spans_job)["Trainer"]["inputs"]["parameters"]["custom_config"]["runtimeValue"][
+            "constant"
+        ]
+    )["hparams"]
+    assert hparams["warm_start"] is True
+
+    one = compile_job(tmp_path, "--span", "4")
+    assert json.loads(one["runtimeConfig"]["parameterValues"][runner.SPAN_PARAMETER]) == {
+        "staticRange": {"startSpanNumber": 4, "endSpanNumber": 4}
+    }
+    assert runner.main(["--pipeline-root", ROOT, "--image", IMAGE, "--span", "next"]) == 2
+
+
+def test_submit_span_needs_a_job_compiled_for_spans(job, tmp_path, capsys):
+    package = tmp_path / "job.json"
+    package.write_text(json.dumps(job))
+    code = submit.main(
+        ["kfp", "--package", str(package), "--host", "http://127.0.0.1:9", "--span", "3"]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: ") and "compiled without span data" in err
+
+
+def test_vertex_schedule_without_credentials_is_clear(tmp_path, capsys, no_credentials):
+    spans_job = compile_job(tmp_path, "--span", "latest")
+    package = tmp_path / "spans-job.json"
+    package.write_text(json.dumps(spans_job))
+    argv = ["vertex", "--package", str(package), "--project", "demo", "--region", "europe-west4"]
+    code = submit.main([*argv, "--schedule", "0 3 * * *", "--span", "latest"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("error: no Google Cloud credentials"), err
+    assert "Traceback" not in err
+
+
 def test_config_hparams_and_paths_are_compiled_in(tmp_path):
     job = compile_job(tmp_path, "--config", "bow_id", "--hparam", "epochs=7", "--no-cache")
     trainer = json.loads(

@@ -345,6 +345,19 @@ def parse_rating(
     return Rating(user_id, movie_id, rating, timestamp, line_no)
 
 
+def rating_keys(
+    layout: Layout, line: str, columns: tuple[int, int, int, int]
+) -> tuple[int | None, int | None, int | None]:
+    """(user id, movie id, timestamp) of a ratings line, each None where the line has none
+    (a blank line, a header, a broken field): all that cutting a ratings file by time needs,
+    whatever else is wrong with the line (ExampleGen judges the rest when it reads it)."""
+    fields = _split(layout, line.rstrip("\r\n"), layout.ratings_separator)
+    if not fields or len(fields) != 4:
+        return None, None, None
+    user_at, movie_at, _, timestamp_at = columns
+    return _integer(fields[user_at]), _integer(fields[movie_at]), _integer(fields[timestamp_at])
+
+
 def year_from_title(title: str) -> int:
     match = _YEAR_IN_TITLE.search(title)
     return int(match.group(1)) if match else 0
@@ -627,9 +640,12 @@ class Chunk:
     start: int
     end: int
     first_line_no: int
+    # Added to the line numbers of the ratings this chunk yields (not to those messages
+    # name): ratings read from several files (spans) then order by file, then by line.
+    order_offset: int = 0
 
 
-def plan_chunks(path: str, chunk_bytes: int = 8 << 20) -> list[Chunk]:
+def plan_chunks(path: str, chunk_bytes: int = 8 << 20, order_offset: int = 0) -> list[Chunk]:
     """Splits a file into line-aligned byte ranges, recording each range's first line number.
 
     Line numbers let every rejection name its line and keep rating ties in file order
@@ -648,7 +664,7 @@ def plan_chunks(path: str, chunk_bytes: int = 8 << 20) -> list[Chunk]:
                     handle.seek(offset + len(block))
                 else:
                     block += more
-            chunks.append(Chunk(path, offset, offset + len(block), line_no))
+            chunks.append(Chunk(path, offset, offset + len(block), line_no, order_offset))
             offset += len(block)
             line_no += block.count(b"\n")
     return chunks

@@ -26,6 +26,7 @@ from components.evaluation import fit_baselines, quality, ranking
 from components.evaluation.evaluator import read_gate
 from components.evaluation.model_scorer import ModelScorer
 from components.example_gen import timelines
+from components.example_gen.ingest_record import REPORT_FILE as INGEST_REPORT_FILE
 
 SUMMARY_FILE = names.REPORT_SUMMARY_FILE
 HTML_FILE = names.REPORT_HTML_FILE
@@ -92,11 +93,63 @@ def _rule_line(rule: dict[str, Any]) -> str:
     return f"{'passed' if rule['passed'] else 'FAILED'}  {rule['rule']}: {rule['detail']}"
 
 
+def model_start(serving_model_dir: str) -> dict[str, Any] | None:
+    """How the model started (components.model.warm_start), None if it did not say."""
+    path = os.path.join(serving_model_dir, names.WARM_START_STARTED_FILE)
+    if not tf.io.gfile.exists(path):
+        return None
+    with tf.io.gfile.GFile(path) as handle:
+        return json.load(handle)
+
+
+def held_out_spans(examples_uri: str) -> dict[str, Any] | None:
+    """For span data, which span the examples hold out and which spans train (ingest)."""
+    path = os.path.join(examples_uri, INGEST_REPORT_FILE)
+    if not tf.io.gfile.exists(path):
+        return None
+    with tf.io.gfile.GFile(path) as handle:
+        return json.load(handle).get("spans")
+
+
+def start_line(start: dict[str, Any] | None) -> str:
+    """One line on how the model started."""
+    if not start:
+        return "Model started: not recorded"
+    if start["started"] != "warm_start":
+        return f"Model started: from scratch ({start['reason']})"
+    artifact = start.get("base_model_artifact_id")
+    carried = "; ".join(
+        f"{t['vocabulary']}: {t['carried']} rows carried by value, {t['new']} new, "
+        f"{t['dropped']} dropped"
+        for t in start.get("tables", {}).values()
+    )
+    which = f"model artifact {artifact} " if artifact else ""
+    return f"Model started: warm start from {which}{start['base_model_uri']} ({carried})"
+
+
+def spans_line(held_out: dict[str, Any] | None) -> str | None:
+    if not held_out:
+        return None
+    first, span = held_out["first_example_span"], held_out["held_out_span"]
+    trained = f"span {first}" if first == span - 1 else f"spans {first}..{span - 1}"
+    return (
+        f"Span data: eval and test are the positions of span {span} (the newest); "
+        f"the model trained on {trained}"
+    )
+
+
+def _context_lines(content: dict[str, Any]) -> list[str]:
+    lines = [start_line(content.get("model_start"))]
+    spans = spans_line(content.get("spans"))
+    return [*lines, spans] if spans else lines
+
+
 def render_text(content: dict[str, Any]) -> str:
     test = content["test"]
     examples = next(iter(test.values()))[quality.SEEN_EXCLUDED]["overall"]["examples"]
     lines = [
         f"Quality report: {'BLESSED' if content['blessed'] else 'NOT BLESSED'}",
+        *_context_lines(content),
         "Gate (eval split, seen movies excluded):",
         *(f"  {_rule_line(rule)}" for rule in content["gate"]["rules"]),
         f"Test split ({examples} examples: each user's next movie), seen movies excluded:",
@@ -126,7 +179,9 @@ def render_html(content: dict[str, Any]) -> str:
         "<!doctype html><meta charset='utf-8'><title>Model quality</title>"
         "<style>body{font-family:sans-serif;max-width:60em}td,th{padding:4px 10px;"
         "text-align:right}td:first-child,th:first-child{text-align:left}</style>"
-        f"<h1>Model quality: {verdict}</h1><h2>Gate (eval split)</h2><ul>{rules}</ul>"
+        f"<h1>Model quality: {verdict}</h1>"
+        + "".join(f"<p>{html.escape(line)}</p>" for line in _context_lines(content))
+        + f"<h2>Gate (eval split)</h2><ul>{rules}</ul>"
         "<h2>Test split: each user's next movie</h2>"
         f"<img src='{CHART_FILE}' alt='HR@K, NDCG@10 and MRR of each model' width='720'>"
         "<h3>Seen movies excluded (what an app shows)</h3>"
@@ -168,6 +223,7 @@ def summary_block(content: dict[str, Any]) -> str:
     hr, ndcg = ranking.hr_name(ranking.DEFAULT_K), f"ndcg@{ranking.NDCG_K}"
     lines = [f"Gate: {'BLESSED' if content['blessed'] else 'NOT BLESSED'}"]
     lines += [f"  {_rule_line(r)}" for r in content["gate"]["rules"] if not r["passed"]]
+    lines += _context_lines(content)
     lines.append(
         f"Test split (each user's next movie, seen movies excluded), {hr.upper()} / {ndcg.upper()}:"
     )
@@ -199,7 +255,13 @@ def QualityReport(
         path_utils.serving_model_path(baseline_model.uri) if baseline_model else None,
         baselines.uri,
     )
-    content = {"blessed": gate["blessed"], "gate": gate, "test": test}
+    content = {
+        "blessed": gate["blessed"],
+        "gate": gate,
+        "test": test,
+        "model_start": model_start(path_utils.serving_model_path(model.uri)),
+        "spans": held_out_spans(examples.uri),
+    }
     text = render_text(content)
     logging.info("\n%s", text)
     tf.io.gfile.makedirs(report.uri)

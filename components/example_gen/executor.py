@@ -29,7 +29,7 @@ from tfx.components.util import examples_utils
 from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils, standard_component_specs
 
-from components.data_formats import limits, movielens
+from components.data_formats import limits, movielens, spans
 from components.data_formats.movielens import Reason
 from components.example_gen import timelines
 from components.example_gen.ingest_record import (
@@ -39,6 +39,8 @@ from components.example_gen.ingest_record import (
 )
 
 _COUNTER_NAMESPACE = "MovieLensExampleGen"
+# The span TFX's ExampleGen driver resolved (exec property and Examples custom property).
+SPAN_KEY = "span"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,6 +55,14 @@ class IngestSettings:
     max_timestamp: int | None = None
     # Small enough that both workers get several chunks of a 24 MB ML-1M ratings file.
     chunk_bytes: int = 2 << 20
+    # With the span split: how many spans end with the held-out one and give examples
+    # (0: every span). Earlier spans are still read, as history.
+    span_window: int = 0
+
+    @property
+    def spans(self) -> bool:
+        """Whether the data is read as spans (components.data_formats.spans)."""
+        return self.examples.split.kind == "span"
 
     def to_struct(self) -> struct_pb2.Struct:
         struct = struct_pb2.Struct()
@@ -98,10 +108,13 @@ class _ParseChunk(beam.DoFn):
     """Parses one chunk of the ratings file; groups accepted ratings by user."""
 
     def __init__(
-        self, layout: movielens.Layout, rules: movielens.RatingRules, movie_ids: frozenset[int]
+        self,
+        layout: movielens.Layout,
+        rules: dict[str, movielens.RatingRules],
+        movie_ids: frozenset[int],
     ):
         self._layout = layout
-        self._rules = rules
+        self._rules = rules  # per ratings file: a CSV file's columns are its header's
         self._movie_ids = movie_ids
 
     def process(self, chunk: movielens.Chunk):
@@ -109,9 +122,10 @@ class _ParseChunk(beam.DoFn):
         outcomes: Counter = Counter()
         first: dict[str, str] = {}
         lines = 0
+        rules = self._rules[chunk.path]
         for line_no, line in movielens.read_chunk(chunk):
             lines += 1
-            outcome = movielens.parse_rating(self._layout, line, line_no, self._rules)
+            outcome = movielens.parse_rating(self._layout, line, line_no, rules)
             if isinstance(outcome, movielens.Rating) and outcome.movie_id not in self._movie_ids:
                 outcome = Reason.UNKNOWN_MOVIE
             if isinstance(outcome, Reason):
@@ -119,6 +133,8 @@ class _ParseChunk(beam.DoFn):
                 rejection = movielens.Rejection(chunk.path, line_no, outcome, line)
                 first.setdefault(outcome.value, rejection.describe())
             else:
+                if chunk.order_offset:  # spans: later spans' ratings order after earlier ones
+                    outcome = outcome._replace(line_no=line_no + chunk.order_offset)
                 # Plain tuples: Beam's fast coder encodes them without pickling.
                 by_user[outcome.user_id].append(tuple(outcome))
         _counter("rating_lines").inc(lines)
@@ -215,6 +231,83 @@ def _temporal_cutoffs(timeline_pcoll, split: timelines.SplitSettings):
     )
 
 
+@dataclasses.dataclass(frozen=True)
+class Source:
+    """What one ExampleGen run reads: the folder with the movies and users files (the data
+    folder, or the held-out span's), and the ratings files with their order offsets."""
+
+    catalogue_dir: str
+    ratings: list[tuple[str, int]]  # (path, order offset)
+    # Span data only: the held-out span and the first span that gives examples.
+    held_out_span: int | None = None
+    first_example_span: int | None = None
+
+    @property
+    def cutoffs(self) -> tuple[int, int]:
+        return (self.first_example_span, self.held_out_span)
+
+
+def plan_source(data_dir: str, settings: IngestSettings, span: int | None) -> Source:
+    """The files of a run; for span data, those of span ``span`` (TFX's driver resolved it
+    from the input pattern and the RangeConfig) and of every earlier span, whose ratings
+    are history. Raises DataError for spans that cannot be read as a sequence."""
+    if not settings.spans:
+        layout = movielens.detect_layout(data_dir)
+        return Source(data_dir, [(data_dir.rstrip("/") + "/" + layout.ratings_file, 0)])
+    found = spans.list_spans(data_dir)
+    spans.check_sequence(data_dir, found)
+    if span is None or not 1 <= span <= found[-1].number:
+        raise movielens.DataError(
+            f"span {span} is not among the spans of {data_dir!r} (1..{found[-1].number})"
+        )
+    if span < 2:
+        raise movielens.DataError(
+            f"span {span} is the first span: a run holds out its span's ratings and trains on "
+            "the spans before it, so the first run is for span 2"
+        )
+    read = found[:span]
+    layout = movielens.detect_layout(read[-1].folder)
+    ratings = []
+    for earlier in read:
+        if movielens.detect_layout(earlier.folder) != layout:
+            raise spans.SpanError(
+                f"{earlier.folder!r} is not in the {layout.name} layout of span {span}: "
+                "every span must have the same layout"
+            )
+        path = earlier.folder.rstrip("/") + "/" + layout.ratings_file
+        ratings.append((path, spans.order_key(earlier.number, 0)))
+    first = max(1, span - settings.span_window + 1) if settings.span_window else 1
+    return Source(read[-1].folder, ratings, span, first)
+
+
+def _ratings_description(data_dir: str, source: Source) -> str:
+    """The ratings file, or for spans the range of span files a run read."""
+    if source.held_out_span is None:
+        return source.ratings[0][0]
+    name = source.ratings[-1][0].rsplit("/", 1)[-1]
+    first, last = spans.folder_name(1), spans.folder_name(source.held_out_span)
+    return f"{data_dir.rstrip('/')}/{{{first}..{last}}}/{name}"
+
+
+def _input_files(source: Source, layout: movielens.Layout) -> dict[str, dict[str, Any]]:
+    """Size and SHA-256 of each file read, by role: what lineage traces a model back to.
+    For spans, "ratings" is the held-out span's file and ``ratings_span_NNNN`` the others."""
+    files = movielens.input_files(source.catalogue_dir, layout)
+    for path, offset in source.ratings[:-1]:
+        files[f"ratings_span_{spans.span_of(offset):0{spans.SPAN_WIDTH}d}"] = path
+    return {role: dataclasses.asdict(movielens.digest(path)) for role, path in files.items()}
+
+
+def _spans_context(source: Source) -> dict[str, Any] | None:
+    if source.held_out_span is None:
+        return None
+    return {
+        "held_out_span": source.held_out_span,
+        "first_example_span": source.first_example_span,
+        "spans_read": [spans.span_of(offset) for _, offset in source.ratings],
+    }
+
+
 def _write_report(tally: _Tally, path: str, context: dict[str, Any]) -> None:
     report = dict(context)
     report["ratings"] = {
@@ -240,25 +333,36 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
     def GenerateExamplesByBeam(self, pipeline: beam.Pipeline, exec_properties: dict[str, Any]):
         data_dir = exec_properties[standard_component_specs.INPUT_BASE_KEY]
         settings = settings_from_exec_properties(exec_properties)
-        layout = movielens.detect_layout(data_dir)
-        rules = movielens.rating_rules(
-            data_dir, layout, settings.min_timestamp, settings.max_timestamp
-        )
-        movies, movie_report = movielens.read_movies(data_dir, layout)
-        users, user_report = movielens.read_users(data_dir, layout)
-        ratings_path = data_dir.rstrip("/") + "/" + layout.ratings_file
+        span = exec_properties.get(SPAN_KEY)
+        source = plan_source(data_dir, settings, None if span is None else int(span))
+        catalogue = source.catalogue_dir
+        layout = movielens.detect_layout(catalogue)
+        rules = {
+            path: movielens.rating_rules(
+                path.rsplit("/", 1)[0], layout, settings.min_timestamp, settings.max_timestamp
+            )
+            for path, _ in source.ratings
+        }
+        window = next(iter(rules.values()))  # the same time window for every file
+        movies, movie_report = movielens.read_movies(catalogue, layout)
+        users, user_report = movielens.read_users(catalogue, layout)
+        ratings_path = _ratings_description(data_dir, source)
         logging.info(
-            "MovieLens layout %s in %s: %d movies, %d users with profiles",
+            "MovieLens layout %s in %s: %d movies, %d users with profiles; ratings: %s",
             layout.name,
-            data_dir,
+            catalogue,
             len(movies),
             len(users),
+            ratings_path,
         )
 
         parsed = (
             pipeline
-            | "RatingsFile" >> beam.Create([ratings_path])
-            | "PlanChunks" >> beam.FlatMap(movielens.plan_chunks, settings.chunk_bytes)
+            | "RatingsFile" >> beam.Create(source.ratings)
+            | "PlanChunks"
+            >> beam.FlatMapTuple(
+                lambda path, offset: movielens.plan_chunks(path, settings.chunk_bytes, offset)
+            )
             | "SpreadChunks" >> beam.Reshuffle()
             | "ParseChunks"
             >> beam.ParDo(_ParseChunk(layout, rules, frozenset(movies))).with_outputs(
@@ -276,6 +380,10 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
         split = settings.examples.split
         if split.kind == "temporal":
             cutoffs = _temporal_cutoffs(built.timelines, split)
+        elif split.kind == "span":
+            cutoffs = beam.pvalue.AsSingleton(
+                pipeline | "SpanCutoffs" >> beam.Create([source.cutoffs])
+            )
         else:
             cutoffs = beam.pvalue.AsSingleton(pipeline | "NoCutoffs" >> beam.Create([()]))
         emitted = built.timelines | "EmitExamples" >> beam.ParDo(
@@ -287,18 +395,16 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
             "layout": layout.name,
             "ratings_file": ratings_path,
             # Size and SHA-256 of each file read: what lineage traces a model back to.
-            "input_files": {
-                role: dataclasses.asdict(movielens.digest(path))
-                for role, path in movielens.input_files(data_dir, layout).items()
-            },
+            "input_files": _input_files(source, layout),
             "movies": movie_report.to_json(),
             "users": user_report.to_json() if user_report else None,
             "settings": dataclasses.asdict(settings),
+            "spans": _spans_context(source),
             "timestamp_window": {
-                "min": rules.min_timestamp,
-                "max": rules.max_timestamp,
-                "min_utc": limits.iso_date(rules.min_timestamp),
-                "max_utc": limits.iso_date(rules.max_timestamp),
+                "min": window.min_timestamp,
+                "max": window.max_timestamp,
+                "min_utc": limits.iso_date(window.min_timestamp),
+                "max_utc": limits.iso_date(window.max_timestamp),
             },
         }
         _ = (

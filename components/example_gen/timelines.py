@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 from tfx_bsl.coders import example_coder
 
+from components.data_formats import spans
 from components.data_formats.movielens import Movie, Rating, Reason, User
 from components.example_gen import features as raw
 
@@ -35,6 +36,10 @@ class SplitSettings:
     * ``leave_last_out``: per user, the last label is test, the one before is eval.
     * ``random``: example-level seeded split (the seed's protocol; windows overlap).
     * ``temporal``: global cut-offs on the label timestamp.
+    * ``span``: data in spans (components.data_formats.spans). The positions whose label
+      is in the newest span are held out: per user the last of them is test, the others
+      eval; positions of the earlier spans in the window train; positions before the
+      window are not examples (their ratings are still history).
     """
 
     kind: str = "leave_last_out"
@@ -47,7 +52,7 @@ class SplitSettings:
     temporal_eval_start: int | None = None
     temporal_test_start: int | None = None
 
-    KINDS = ("leave_last_out", "random", "temporal")
+    KINDS = ("leave_last_out", "random", "temporal", "span")
 
     def __post_init__(self) -> None:
         if self.kind not in self.KINDS:
@@ -183,9 +188,37 @@ def _singletons(values: np.ndarray | pa.Array) -> pa.ListArray:
 
 def split_names(
     timeline: Timeline, positions: np.ndarray, split: SplitSettings, cutoffs: Sequence[int] = ()
-) -> list[str]:
-    """The split of each example (label positions into ``timeline.ratings``)."""
+) -> list[str | None]:
+    """The split of each example (label positions into ``timeline.ratings``); None for a
+    position that is no example (a span split's positions before its window)."""
+    if split.kind == "span":
+        return span_splits(timeline, positions, cutoffs)
     return [assign_split(timeline, int(p), split, cutoffs) for p in positions]
+
+
+def span_splits(
+    timeline: Timeline, positions: np.ndarray, cutoffs: Sequence[int]
+) -> list[str | None]:
+    """The ``span`` split: ``cutoffs`` is (first span of the window, the held-out span), and
+    a rating's span is known from its order key (``spans.span_of`` of its line number).
+
+    The held-out span is the newest one read, so its positions end the timeline; the
+    user's last of them is test (each user's next movie, as leave-last-out), the others
+    eval.
+    """
+    first_span, held_out = cutoffs
+    label_spans = [spans.span_of(timeline.ratings[int(p)].line_no) for p in positions]
+    newest = [i for i, span in enumerate(label_spans) if span == held_out]
+    last = newest[-1] if newest else -1
+    names: list[str | None] = []
+    for index, span in enumerate(label_spans):
+        if span < first_span:
+            names.append(None)
+        elif span < held_out:
+            names.append(TRAIN)
+        else:
+            names.append(TEST if index == last else EVAL)
+    return names
 
 
 def timeline_examples(
@@ -205,6 +238,12 @@ def timeline_examples(
     """
     ratings = timeline.ratings
     positions, starts = _windows(len(ratings), settings.max_context_length)
+    named = split_names(timeline, positions, settings.split, cutoffs)
+    kept = np.array([name is not None for name in named], bool)
+    positions, starts = positions[kept], starts[kept]
+    splits = [name for name in named if name is not None]
+    if not len(positions):
+        return []
     items = [movies[r.movie_id] for r in ratings]
     movie_ids = np.fromiter((r.movie_id for r in ratings), np.int64, len(ratings))
     genre_counts = np.fromiter((len(m.genres) for m in items), np.int64, len(items))
@@ -214,7 +253,6 @@ def timeline_examples(
 
     offsets, flat = _gather_ranges(starts, positions)
     genre_offsets, genre_flat = _gather_ranges(genre_starts[starts], genre_starts[positions])
-    splits = split_names(timeline, positions, settings.split, cutoffs)
     held_out = np.array([split in HELD_OUT_SPLITS for split in splits], bool)
     history_offsets, history_flat = _gather_ranges(
         np.zeros_like(positions), np.where(held_out, positions, 0)

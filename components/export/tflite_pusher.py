@@ -26,7 +26,7 @@ from tfx.types import artifact_utils, standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 
 import movie_recs as artifacts
-from components.data_formats import movielens
+from components.data_formats import movielens, spans
 from components.evaluation import quality, tfma_results
 from components.evaluation import report as quality_report
 from components.example_gen import timelines
@@ -234,7 +234,7 @@ class Executor(base_executor.BaseExecutor):
     ) -> dict[str, Any]:
         label = config.label_feature
         movie_ids = [int(v) for v in transform_output.vocabulary_by_name(label.vocab_name)]
-        data_dir = exec_properties["data_dir"]
+        data_dir = spans.catalogue_dir(exec_properties["data_dir"])  # span data: the latest
         movies, _ = movielens.read_movies(data_dir, movielens.detect_layout(data_dir))
         top_k = int(json.loads(exec_properties["hparams"]).get("num_predictions", 10))
         sidecar = {

@@ -60,6 +60,25 @@ class HeldOutEvaluation(keras.callbacks.Callback):
             logs[f"val_ndcg_at_{ranking.NDCG_K}"] = values[f"ndcg@{ranking.NDCG_K}"]
 
 
+class FromStartingPoint(keras.callbacks.EarlyStopping):
+    """Early stopping that counts the weights training started from as epoch 0.
+
+    A warm-started model begins where the latest blessed model was; an epoch that does
+    not beat that starting point's ``initial`` score is no reason to keep it, so when none
+    does, the starting weights are restored (as the best epoch's would be).
+    """
+
+    def __init__(self, initial: float, **kwargs):
+        super().__init__(**kwargs)
+        self.initial = initial
+
+    def on_train_begin(self, logs=None) -> None:
+        super().on_train_begin(logs)
+        self.best = self.initial
+        self.best_weights = self.model.get_weights()
+        self.best_epoch = -1
+
+
 class TimeBudget(keras.callbacks.Callback):
     """Ends training once ``minutes`` of it have passed (None: no budget).
 
@@ -94,8 +113,10 @@ class TrainingLog(keras.callbacks.Callback):
         monitor: str,
         early_stopping: keras.callbacks.EarlyStopping,
         budget: TimeBudget,
+        initial: float | None = None,
     ):
         super().__init__()
+        self.initial = initial  # the starting weights' score (warm start), epoch 0
         self.monitor = monitor
         self.early_stopping = early_stopping
         self.budget = budget
@@ -113,6 +134,8 @@ class TrainingLog(keras.callbacks.Callback):
     def summary(self) -> dict:
         scores = [e.get(self.monitor, float("nan")) for e in self.epochs]
         best = int(np.nanargmax(scores)) if self.epochs and not np.all(np.isnan(scores)) else None
+        if self.initial is not None and (best is None or not scores[best] > self.initial):
+            best = -1  # no epoch beat the starting weights, which FromStartingPoint restores
         if self.budget.exhausted_at_epoch is not None:
             ended = "time_budget"
         elif self.early_stopping.stopped_epoch:
@@ -123,7 +146,8 @@ class TrainingLog(keras.callbacks.Callback):
             "monitor": self.monitor,
             "epochs_trained": len(self.epochs),
             "best_epoch": best + 1 if best is not None else None,
-            "best": scores[best] if best is not None else None,
+            "best": (self.initial if best == -1 else scores[best]) if best is not None else None,
+            "initial": self.initial,
             "ended_by": ended,
             "train_seconds": self.epochs[-1]["seconds"] if self.epochs else 0.0,
             "epochs": self.epochs,

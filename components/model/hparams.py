@@ -43,6 +43,15 @@ class HParams:
     train_minutes: float | None = None
     # When set, train this many steps (the data repeats) instead of ``epochs`` passes.
     train_steps: int | None = None
+    # Start from the latest blessed model (the Trainer's base model) when there is one:
+    # its embedding rows are carried over by raw value (new movies get fresh rows) and
+    # every other weight of the same shape is copied. "auto": true for span data
+    # (continuous training), false otherwise; the runners resolve it
+    # (``with_warm_start_for``). false: always from scratch.
+    warm_start: bool | str = AUTO
+    # The most epochs of a warm-started training (early stopping and the time budget still
+    # apply, and the base model's own weights count as epoch 0).
+    warm_start_epochs: int = 3
     gradient_clip_norm: float = 1.0
     hidden_layer_dims: tuple[int, ...] = ()
     conv_num_filter_ratios: tuple[float, ...] = (2.0, 4.0)  # filters = ratio x input dim
@@ -111,9 +120,11 @@ class HParams:
             )
         if self.temperature <= 0:
             problems.append(f"temperature must be positive, got {self.temperature}")
+        if self.warm_start not in (True, False, AUTO):
+            problems.append(f"warm_start must be true, false or {AUTO!r}")
         if self.optimizer not in self.OPTIMIZERS:
             problems.append(f"optimizer must be one of {self.OPTIMIZERS}, got {self.optimizer!r}")
-        positive = ("epochs", "num_predictions", "num_sampled")
+        positive = ("epochs", "warm_start_epochs", "num_predictions", "num_sampled")
         positive += () if self.batch_size == AUTO else ("batch_size",)
         positive += ("transformer_layers", "transformer_heads", "lstm_num_units")
         positive += ("hstu_layers", "hstu_heads")
@@ -147,7 +158,7 @@ class HParams:
             if (value is None and "None" in kind) or (value == AUTO and "str" in kind):
                 continue  # None or "auto" where allowed
             if kind == "bool | str":
-                continue  # tie_embeddings is checked by value
+                continue  # tie_embeddings and warm_start are checked by value
             if kind.startswith("int"):
                 ok = isinstance(value, int) and not isinstance(value, bool)
             elif kind.startswith("float"):
@@ -171,6 +182,23 @@ class HParams:
             return self
         size = 2 ** int(math.log2(max(examples // STEPS_PER_EPOCH, 1)))
         return dataclasses.replace(self, batch_size=min(MAX_AUTO_BATCH, max(MIN_AUTO_BATCH, size)))
+
+    def with_warm_start_for(self, spans: bool) -> HParams:
+        """``warm_start="auto"`` resolved: warm-start continuous training on span data;
+        data without spans trains from scratch, as it always did."""
+        if self.warm_start != AUTO:
+            return self
+        return dataclasses.replace(self, warm_start=spans)
+
+    def for_warm_start(self) -> HParams:
+        """These hyper-parameters for a training that starts from a base model: at most
+        ``warm_start_epochs`` epochs (``train_steps`` scaled down alike)."""
+        steps = self.train_steps
+        if steps:
+            steps = max(1, steps * min(self.warm_start_epochs, self.epochs) // self.epochs)
+        return dataclasses.replace(
+            self, epochs=min(self.warm_start_epochs, self.epochs), train_steps=steps
+        )
 
     @property
     def steps_per_epoch(self) -> int | None:

@@ -20,7 +20,7 @@ from tfx_bsl.public import tfxio
 from components.evaluation import ranking
 from components.example_gen import features as raw
 from components.export import signatures
-from components.model import callbacks, sequence_training
+from components.model import callbacks, sequence_training, warm_start
 from components.model.hparams import HParams
 from components.model.recommender import Recommender, compile_model
 from components.transform.preprocessing import HISTORY_ROWS
@@ -30,6 +30,9 @@ CONFIG_KEY = "input_config"
 HPARAMS_KEY = "hparams"
 # The K of the gate's recall@K: the per-epoch evaluation that early stopping follows.
 GATE_K_KEY = "gate_k"
+# Set by the Trainer's executor (components.model.trainer_executor): the base model's
+# artifact id and URI, for the record of how training started.
+BASE_MODEL_KEY = "base_model_artifact"
 # Batches of reading (not training): the evaluation, and the sequence layout's one pass.
 EVAL_BATCH, READ_BATCH = 1024, 4096
 
@@ -117,23 +120,38 @@ def _progress() -> int:
 
 
 def training_callbacks(
-    model: Recommender, evaluation: tf.data.Dataset, hparams: HParams, gate_k: int, log_dir: str
+    model: Recommender,
+    evaluation: tf.data.Dataset,
+    hparams: HParams,
+    gate_k: int,
+    log_dir: str,
+    warm: bool = False,
 ) -> tuple[list[tf.keras.callbacks.Callback], callbacks.TrainingLog]:
     """Per-epoch evaluation, early stopping on it (best weights restored), the time budget,
-    TensorBoard, and the log of it all; in the order they must run after each epoch."""
+    TensorBoard, and the log of it all; in the order they must run after each epoch.
+
+    ``warm``: training starts from a base model's weights, which are scored first and
+    count as epoch 0 (kept when no epoch beats them)."""
     monitor = callbacks.metric_log_name(gate_k)
-    early_stopping = tf.keras.callbacks.EarlyStopping(
-        monitor=monitor,
-        mode="max",
-        # Patience 0 trains every epoch; the best one is restored all the same.
-        patience=hparams.early_stopping_patience or hparams.epochs,
-        restore_best_weights=True,
-        verbose=1,
-    )
-    budget = callbacks.TimeBudget(hparams.train_minutes)
-    log = callbacks.TrainingLog(monitor, early_stopping, budget)
     ks = sorted({*hparams.eval_top_k, gate_k})
     evaluation_each_epoch = callbacks.HeldOutEvaluation(model, evaluation, ks)
+    stopping = {
+        "monitor": monitor,
+        "mode": "max",
+        # Patience 0 trains every epoch; the best one is restored all the same.
+        "patience": hparams.early_stopping_patience or hparams.epochs,
+        "restore_best_weights": True,
+        "verbose": 1,
+    }
+    initial = None
+    if warm:
+        initial = ranking.metrics(evaluation_each_epoch.ranks(), [gate_k])[ranking.hr_name(gate_k)]
+        logging.info("Warm start: %s of the starting weights %.4f", monitor, initial)
+        early_stopping = callbacks.FromStartingPoint(initial, **stopping)
+    else:
+        early_stopping = tf.keras.callbacks.EarlyStopping(**stopping)
+    budget = callbacks.TimeBudget(hparams.train_minutes)
+    log = callbacks.TrainingLog(monitor, early_stopping, budget, initial)
     return (
         [
             evaluation_each_epoch,
@@ -171,6 +189,21 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         keep=[*inputs, HISTORY_ROWS],
     )
     model = build_model(config, transform_output, hparams)
+    vocabularies = {
+        name: transform_output.vocabulary_by_name(name)
+        for name in input_config.vocabularies(config)
+    }
+    started = warm_start.start(
+        model,
+        config,
+        vocabularies,
+        hparams.warm_start,
+        fn_args.base_model,
+        custom.get(BASE_MODEL_KEY),
+    )
+    logging.info("Training starts: %s", started.to_json())
+    if started.warm:
+        hparams = hparams.for_warm_start()
     if hparams.training_layout == "sequences":
         # The window examples are read once (with the pass-through user ids and positions)
         # to rebuild each user's timeline.
@@ -187,7 +220,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         sequence_inputs, targets = sequence_examples(config, windows)
         hparams = hparams.with_batch_size_for(len(targets))
         fit_callbacks, log = training_callbacks(
-            model, evaluation, hparams, gate_k, fn_args.model_run_dir
+            model, evaluation, hparams, gate_k, fn_args.model_run_dir, started.warm
         )
         sequence_training.fit_sequences(
             model, sequence_inputs, targets, hparams, verbose=_progress(), callbacks=fit_callbacks
@@ -206,7 +239,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
             keep=inputs,
         )
         fit_callbacks, log = training_callbacks(
-            model, evaluation, hparams, gate_k, fn_args.model_run_dir
+            model, evaluation, hparams, gate_k, fn_args.model_run_dir, started.warm
         )
         model.fit(
             train,
@@ -216,7 +249,10 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
             verbose=_progress(),
         )
     logging.info("Trained with batch size %d", hparams.batch_size)
-    log.write(fn_args.model_run_dir, batch_size=hparams.batch_size)
+    log.write(fn_args.model_run_dir, batch_size=hparams.batch_size, started=started.to_json())
     signatures.export(
         model, transform_output, config, hparams.num_predictions, fn_args.serving_model_dir
     )
+    # What a later run needs to start from this model, and how this one started.
+    warm_start.save(model, config, vocabularies, fn_args.serving_model_dir)
+    warm_start.write_started(fn_args.serving_model_dir, started)

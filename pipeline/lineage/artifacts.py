@@ -62,7 +62,13 @@ def data_files(examples: Artifact) -> list[dict[str, Any]]:
     with the line counts of its ingest report."""
     report = read_json(os.path.join(examples.uri, REPORT_FILE)) or {}
     files = []
-    for role in INPUT_ROLES:
+    # Span data: the earlier spans' ratings files too (ratings_span_0001, ...).
+    earlier = sorted(
+        key.removesuffix("_file")
+        for key in examples.properties
+        if key.startswith("ratings_span_") and key.endswith("_file")
+    )
+    for role in (*INPUT_ROLES, *earlier):
         path = examples.properties.get(input_file_property(role, "file"))
         section = report.get(role) or {}
         if path is None and not section:

@@ -8,11 +8,16 @@ from collections.abc import Callable
 from typing import Any
 
 from components import names
+from components.example_gen.ingest_record import REPORT_FILE
 from pipeline.lineage import artifacts
 from pipeline.lineage.store import Execution, Snapshot
 
 # The Evaluator's input for the latest blessed model, which the candidate is compared with.
 BASELINE_INPUT = "baseline_model"
+# The Trainer's input for the model a warm start began from (the latest blessed model).
+BASE_MODEL_INPUT = "base_model"
+# Inputs that name an earlier run's model (a reference, not an ingredient of the data).
+EARLIER_MODEL_INPUTS = (BASELINE_INPUT, BASE_MODEL_INPUT)
 
 
 def ingest_settings(execution: Execution) -> dict[str, Any] | None:
@@ -33,11 +38,13 @@ def example_gen(snapshot: Snapshot, execution: Execution) -> dict[str, Any]:
     examples = snapshot.output(execution, "examples")
     if examples is None:
         return {}
+    report = artifacts.read_json(os.path.join(examples.uri, REPORT_FILE)) or {}
     return {
         "data_dir": execution.properties.get("input_base"),
         "files": artifacts.data_files(examples),
         **artifacts.example_counts(examples),
         "settings": ingest_settings(execution),
+        "spans": report.get("spans"),
     }
 
 
@@ -52,11 +59,37 @@ def transform(snapshot: Snapshot, execution: Execution) -> dict[str, Any]:
     return {"vocabularies": artifacts.vocabularies(transform_graph) if transform_graph else None}
 
 
+def _model_start(snapshot: Snapshot, execution: Execution) -> dict[str, Any] | None:
+    """How the Trainer's model started: from scratch (and why), or warm from which model
+    (the ``base_model`` input event: its artifact, Trainer execution and run)."""
+    model = snapshot.output(execution, "model")
+    if model is None:
+        return None
+    recorded = artifacts.read_json(
+        os.path.join(model.uri, "Format-Serving", names.WARM_START_STARTED_FILE)
+    )
+    start = {
+        "started": model.properties.get("started_from"),
+        "reason": (recorded or {}).get("reason"),
+    }
+    base = snapshot.input(execution, BASE_MODEL_INPUT)
+    if base is not None and start["started"] == "warm_start":
+        producer = snapshot.producer(base.id)
+        start["base_model"] = {
+            "model_artifact_id": base.id,
+            "trainer_execution_id": producer.id if producer else None,
+            "run": producer.run if producer else None,
+            "uri": base.uri,
+        }
+    return start if start["started"] else None
+
+
 def trainer(snapshot: Snapshot, execution: Execution) -> dict[str, Any]:
     model_run = snapshot.output(execution, "model_run")
     return {
         **trainer_config(execution),
         "training_metrics": artifacts.training_metrics(model_run) if model_run else None,
+        "start": _model_start(snapshot, execution),
     }
 
 

@@ -55,7 +55,8 @@ def ancestry(snapshot: Snapshot, artifact_id: int) -> list[Execution]:
     From an artifact to the execution that produced it (its OUTPUT event), then to that
     execution's inputs (its INPUT events), until artifacts that nothing produced. The
     Evaluator's baseline is a reference the candidate was compared with, not an
-    ingredient, so the walk does not follow it into older runs.
+    ingredient, and a warm start's base model is shown on the Trainer's step (from which
+    model, run and execution); the walk follows neither into older runs.
     """
     found: dict[int, Execution] = {}
     pending, seen = [artifact_id], set()
@@ -69,7 +70,9 @@ def ancestry(snapshot: Snapshot, artifact_id: int) -> list[Execution]:
             continue
         found[producer.id] = producer
         pending += [
-            e.artifact_id for e in snapshot.inputs(producer.id) if e.key != details.BASELINE_INPUT
+            e.artifact_id
+            for e in snapshot.inputs(producer.id)
+            if e.key not in details.EARLIER_MODEL_INPUTS
         ]
     # A producer finishes before its consumers start: time order is a topological order.
     return sorted(found.values(), key=lambda e: (e.started_ms, e.id))

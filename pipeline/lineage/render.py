@@ -80,11 +80,31 @@ def _files_text(files: list[dict[str, Any]]) -> list[str]:
 def _example_gen_text(details: dict[str, Any]) -> list[str]:
     splits = " ".join(f"{k}={v}" for k, v in details["splits"].items())
     rejected = ", ".join(f"{k}={v}" for k, v in details["rejected"].items()) or "none"
-    return [
+    lines = [
         f"data folder {details['data_dir']}: examples {splits}",
         f"rating lines {_value(details['rating_lines'])}, accepted "
         f"{_value(details['accepted_ratings'])}, rejected: {rejected}",
     ]
+    spans = details.get("spans")
+    if spans:
+        lines.append(
+            f"spans: held out span {spans['held_out_span']} (eval, test); train on spans "
+            f"{spans['first_example_span']}..{spans['held_out_span'] - 1}; read spans "
+            f"{spans['spans_read'][0]}..{spans['spans_read'][-1]} (history)"
+        )
+    return lines
+
+
+def _start_text(start: dict[str, Any] | None) -> str:
+    if not start:
+        return "started: not recorded"
+    base = start.get("base_model")
+    if start["started"] == "warm_start" and base:
+        return (
+            f"started: warm start from model artifact {base['model_artifact_id']} "
+            f"(Trainer execution {base['trainer_execution_id']}, run {base['run']})"
+        )
+    return f"started: {start['started']} ({start.get('reason') or 'reason not recorded'})"
 
 
 def _schema_text(details: dict[str, Any]) -> list[str]:
@@ -108,7 +128,8 @@ def _metrics_text(metrics: dict[str, float] | None) -> str:
 
 def _trainer_text(details: dict[str, Any]) -> list[str]:
     hparams = details.get("hparams") or {}
-    lines = ["hyper-parameters: " + ", ".join(f"{k}={_value(v)}" for k, v in hparams.items())]
+    lines = [_start_text(details.get("start"))]
+    lines.append("hyper-parameters: " + ", ".join(f"{k}={_value(v)}" for k, v in hparams.items()))
     training = details.get("training_metrics")
     if training:
         lines.append(f"training metrics after {training['epochs']} epoch(s):")

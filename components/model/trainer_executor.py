@@ -1,0 +1,58 @@
+"""The Trainer's executor: TFX's generic one, plus the record of how a model started.
+
+The pipeline passes it as the Trainer's ``custom_executor_spec`` (rather than subclassing
+the component), so executions keep TFX's Trainer type in ML Metadata, where tools and
+tests look Trainer executions up.
+
+``run_fn`` sees only paths (``fn_args.base_model`` is the base model's SavedModel folder),
+so this executor hands it the base model's ML Metadata identity, and afterwards copies
+how training started (components.model.warm_start) into the Model artifact's custom
+properties: ``started_from`` ("warm_start" or "scratch"), ``warm_started_from`` (the base
+model's URI) and ``warm_started_from_id`` (its artifact id). With the Trainer's
+``base_model`` input event, that is the ML Metadata link ``pipeline.lineage`` shows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tfx.components.trainer import executor as trainer_executor
+from tfx.types import artifact_utils, standard_component_specs
+from tfx.utils import json_utils, path_utils
+
+from components.model import warm_start
+from components.model.trainer import BASE_MODEL_KEY
+
+STARTED_FROM = "started_from"
+WARM_STARTED_FROM = "warm_started_from"
+WARM_STARTED_FROM_ID = "warm_started_from_id"
+
+
+def base_model_identity(input_dict: dict[str, list]) -> dict[str, Any] | None:
+    """The base model's artifact id and URI, or None when the Trainer got none."""
+    base = input_dict.get(standard_component_specs.BASE_MODEL_KEY) or []
+    if not base:
+        return None
+    return {"artifact_id": int(base[0].id or 0), "uri": base[0].uri}
+
+
+class Executor(trainer_executor.GenericExecutor):
+    """GenericExecutor that tells ``run_fn`` which model is the base and records the start."""
+
+    def Do(self, input_dict, output_dict, exec_properties) -> None:
+        properties = dict(exec_properties)
+        key = standard_component_specs.CUSTOM_CONFIG_KEY
+        custom = json_utils.loads(properties.get(key) or "null") or {}
+        custom[BASE_MODEL_KEY] = base_model_identity(input_dict)
+        properties[key] = json_utils.dumps(custom)
+        super().Do(input_dict, output_dict, properties)
+
+        model = artifact_utils.get_single_instance(output_dict[standard_component_specs.MODEL_KEY])
+        started = warm_start.read_started(path_utils.serving_model_dir(model.uri)) or {}
+        model.set_string_custom_property(STARTED_FROM, started.get("started", "unknown"))
+        if started.get("started") == warm_start.WARM:
+            model.set_string_custom_property(WARM_STARTED_FROM, started["base_model_uri"])
+            if started.get("base_model_artifact_id"):
+                model.set_int_custom_property(
+                    WARM_STARTED_FROM_ID, int(started["base_model_artifact_id"])
+                )
