@@ -16,7 +16,8 @@ $(STAMP): requirements.lock
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: TFX 1.16 needs Python 3.10 (see README)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check pip==24.2
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -r requirements.lock
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes --no-deps \
+		-r requirements.lock
 	touch $@
 
 run: venv
@@ -94,12 +95,21 @@ graphviz:
 proto: venv
 	$(PY) -m grpc_tools.protoc --proto_path=. --python_out=. configs/input_config.proto
 
-# Re-resolves the pinned dependency set from pyproject.toml into requirements.lock.
+# Re-resolves the pinned, hashed dependency sets from pyproject.toml with uv (pinned here):
+# requirements.lock (runtime + dev tools, what `make venv` installs) and
+# requirements-runtime.lock (the container image's, the same versions without the dev tools).
+# Versions already in the lock are kept unless pyproject.toml needs others; delete the lock
+# to move everything to the newest releases.
+UV_VERSION := 0.13.9
+LOCK_FLAGS := --python-version 3.10 --python-platform x86_64-manylinux_2_28 --generate-hashes \
+	--quiet --custom-compile-command "make lock"
 lock:
-	rm -rf /tmp/lock-venv && $(PYTHON) -m venv /tmp/lock-venv
-	/tmp/lock-venv/bin/pip install --quiet pip==24.2
-	/tmp/lock-venv/bin/pip install --quiet '.[dev]'
-	/tmp/lock-venv/bin/pip freeze --exclude ondevice-movie-recs > requirements.lock
+	@tools=$$(mktemp -d) && trap 'rm -rf '"$$tools" EXIT && \
+	$(PYTHON) -m venv $$tools && \
+	$$tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION) && \
+	$$tools/bin/uv pip compile pyproject.toml --extra dev $(LOCK_FLAGS) -o requirements.lock && \
+	$$tools/bin/uv pip compile pyproject.toml $(LOCK_FLAGS) --constraint requirements.lock \
+		-o requirements-runtime.lock
 
 clean:
 	rm -rf $(VENV) outputs

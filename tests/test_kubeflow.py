@@ -330,8 +330,8 @@ def dockerfile() -> list[tuple[str, str]]:
 
 def test_dockerfile_matches_the_pinned_stack_and_the_compiled_paths(job):
     instructions = dockerfile()
-    with open(os.path.join(configs.REPO_ROOT, "requirements.lock")) as handle:
-        tfx_pin = re.search(r"^tfx==(\S+)$", handle.read(), re.M).group(1)
+    with open(os.path.join(configs.REPO_ROOT, "requirements-runtime.lock")) as handle:
+        tfx_pin = re.search(r"^tfx==(\S+) ", handle.read(), re.M).group(1)
     assert instructions[0] == ("FROM", f"tensorflow/tfx:{tfx_pin}")
     assert ("WORKDIR", runner.IMAGE_PROJECT_DIR) in instructions
     env_args = " ".join(args for instruction, args in instructions if instruction == "ENV")

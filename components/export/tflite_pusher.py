@@ -273,7 +273,7 @@ class Executor(base_executor.BaseExecutor):
                 if m in movies
             },
             # Eval split: the gate's figures (TFMA); test split: the quality report's.
-            "metrics": tfma_results.model_metrics(evaluation.uri).get(tfma_results.OVERALL, {}),
+            "metrics": _gate_metrics(evaluation.uri),
             "quality": quality_report.read(report.uri)["test"][quality_report.CANDIDATE][
                 quality.SEEN_EXCLUDED
             ]["overall"],
@@ -289,6 +289,15 @@ class Executor(base_executor.BaseExecutor):
         }
         # Each movie's year and genre input values: what every client concatenates.
         return movie_inputs.with_movie_inputs(sidecar)
+
+
+def _gate_metrics(evaluation_uri: str) -> dict[str, float]:
+    """The blessed model's overall eval figures, which the sidecar must carry: a push never
+    ships without them."""
+    metrics = tfma_results.model_metrics(evaluation_uri).get(tfma_results.OVERALL)
+    if not metrics:
+        raise ValueError(f"the Evaluator's output has no overall metrics: {evaluation_uri}")
+    return metrics
 
 
 class TFLitePusherSpec(types.ComponentSpec):
