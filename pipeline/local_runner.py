@@ -25,11 +25,18 @@ if not __package__:  # run as a file by the TFX CLI: import from the repository 
     sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 import components  # noqa: F401  (selects Keras 2 before TensorFlow is imported)
+from pipeline import run_console
+
+if __name__ == "__main__" and "--verbose" not in sys.argv[1:]:
+    # TensorFlow's and the cloud libraries' import-time lines go to the run's log file.
+    run_console.hold_startup_output()
 
 # isort: split
 import argparse
+import contextlib
 import datetime
 import json
+from collections.abc import Callable
 
 from absl import logging
 from ml_metadata import errors as mlmd_errors
@@ -47,7 +54,14 @@ from components.example_gen import executor as example_gen_executor
 from components.example_gen.ingest_record import REPORT_FILE
 from components.validation.anomalies_gate import DataAnomaliesError
 from configs import input_config
-from pipeline import cli_errors, configs, continuous, metadata, options, preflight
+from pipeline import (
+    cli_errors,
+    configs,
+    continuous,
+    metadata,
+    options,
+    preflight,
+)
 from pipeline.lineage import liveness
 from pipeline.pipeline import create_pipeline
 
@@ -79,11 +93,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--no-cache", action="store_true", help="re-run every component")
     parser.add_argument("--until", help="last component to run, e.g. Transform")
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="every log line on the console (default: one line per component, the full log "
+        "in OUTPUT_DIR/logs/)",
+    )
     cli_errors.add_debug_flag(parser)
     return parser.parse_args(argv)
 
 
-def build(args: argparse.Namespace):
+def build(args: argparse.Namespace, announce: Callable[[str], None] = print):
     """The pipeline for these arguments. Config, data and output-folder problems fail here
     (``pipeline.preflight``), before any component runs.
 
@@ -101,7 +121,7 @@ def build(args: argparse.Namespace):
         )
         data = preflight.inspect_spans(args.data_dir, settings.ingest, span)
         range_config = example_gen_component.span_range(span)
-        print(f"Span data: this run holds out span {span} and trains on the spans before it.")
+        announce(f"Span data: this run holds out span {span} and trains on the spans before it.")
     else:
         data = preflight.inspect_data(args.data_dir, settings.ingest)
     layout = data.layout
@@ -171,7 +191,7 @@ def _record_owner(pipeline: pipeline_pb2.Pipeline, run_id: str) -> None:
         liveness.record_owner(handle.store, context.id)
 
 
-def _mark_abandoned(output_dir: str) -> None:
+def _mark_abandoned(output_dir: str, say: Callable[[str], None]) -> None:
     """Marks the unfinished executions of runs whose process died (one line per run). A
     store that cannot be updated now is no reason to refuse the run: it is said, and the
     next run tries again."""
@@ -180,32 +200,49 @@ def _mark_abandoned(output_dir: str) -> None:
     try:
         marked = liveness.mark_abandoned(metadata.store(output_dir))
     except (RuntimeError, mlmd_errors.StatusError) as error:
-        print(f"warning: could not look for abandoned runs: {error}", file=sys.stderr)
+        say(f"warning: could not look for abandoned runs: {error}")
         return
     for line in marked:
-        print(line)
+        say(line)
 
 
 def main(argv: list[str] | None = None) -> int:
-    # TFX logs through absl; INFO shows each component's progress.
-    logging.set_verbosity(logging.INFO)
     debug = options.debug_requested(argv)
+    notes: list[str] = []
     try:
         args = parse_args(options.command_line(argv))
-        tfx_pipeline = build(args)
+        # TFX logs through absl: INFO shows each component's progress (in the log file
+        # unless --verbose); building the pipeline says nothing worth a console line.
+        logging.set_verbosity(logging.INFO if args.verbose else logging.ERROR)
+        tfx_pipeline = build(args, notes.append)
     except continuous.NothingToRun as done:
+        run_console.discard_startup_output()
         print(done)
         return 0
     except SETUP_ERRORS as error:
+        run_console.discard_startup_output()
         return cli_errors.fail(error, debug)
     output_dir = os.path.abspath(args.output_dir)
-    _mark_abandoned(output_dir)
     runner = OwnedDagRunner()
+    if args.verbose:
+        console = contextlib.nullcontext(print)
+    else:
+        console = run_console.quiet(
+            run_console.log_path(output_dir),
+            lambda node: run_console.key_figure(output_dir, runner.run_id, node),
+        )
     try:
-        runner.run(tfx_pipeline)
+        with console as say:
+            for note in notes:
+                say(note)
+            _mark_abandoned(output_dir, say)
+            logging.set_verbosity(logging.INFO)
+            runner.run(tfx_pipeline)
     except RUN_ERRORS as error:
         _print_ingest_summary(output_dir, runner.run_id, getattr(error, "report_path", None))
         return cli_errors.fail(error, debug)
+    finally:
+        logging.set_verbosity(logging.INFO if args.verbose else logging.WARNING)
     if runner.run_id is None:  # the TFX CLI compiled the pipeline: nothing ran
         return 0
     _print_ingest_summary(output_dir, runner.run_id, None)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections import Counter, defaultdict
@@ -146,9 +147,7 @@ def test_the_baselines_equal_a_plain_recomputation(default_run):
     assert plain["markov"] > plain["popularity"]  # the planted pattern is first-order
 
 
-def test_a_crippled_candidate_loses_to_markov_and_is_neither_blessed_nor_pushed(
-    default_run, capsys
-):
+def test_a_crippled_candidate_loses_to_markov_and_is_neither_blessed_nor_pushed(default_run, capfd):
     data_dir, output_dir, _ = default_run
     pushed_before = sorted(os.listdir(configs.push_destination(output_dir)))
     # No learning at all; a loose regression rule, so that only the Markov rule can fail.
@@ -157,11 +156,24 @@ def test_a_crippled_candidate_loses_to_markov_and_is_neither_blessed_nor_pushed(
         ["--data-dir", data_dir, "--output-dir", output_dir, pipeline_runs.IN_MEMORY, *crippled]
     )
     assert code == 0
-    printed = capsys.readouterr().out
+    printed = capfd.readouterr().out
     assert (
         "Gate: NOT BLESSED" in printed
         and "FAILED  recall_at_10 beats first-order Markov" in printed
     )
+    # A quiet run: one line per component as it ends, with its key figure (the Trainer's
+    # epochs on their own lines); everything else in the log file it names.
+    lines = printed.splitlines()
+    log = re.search(r"^Running the pipeline; full log: (\S+)$", printed, re.M).group(1)
+    assert re.search(r"^    epoch 1: loss [\d.]+, eval hr_at_10 [\d.]+", printed, re.M)
+    assert re.search(r"^Trainer done \(\d+ s\): 1 epochs .* ended by max epochs$", printed, re.M)
+    assert re.search(r"^Evaluator done \(\d+ s\): NOT BLESSED \(.*Markov", printed, re.M)
+    assert re.search(r"^TFLitePusher done \(\d+ s\): nothing pushed$", printed, re.M)
+    assert re.search(r"^MovieLensExampleGen done \(cached\)", printed, re.M)
+    assert not [line for line in lines if "absl" in line or "tensorflow" in line]
+    with open(log, encoding="utf-8") as handle:
+        logged = handle.read()
+    assert "Component Trainer is running." in logged and "Evaluator done" in logged
     blessing = pipeline_runs.latest_artifact(output_dir, "ModelBlessing")
     assert blessing.custom_properties["blessed"].int_value == 0
     with open(os.path.join(blessing.uri, "gate.json"), encoding="utf-8") as handle:

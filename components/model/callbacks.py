@@ -4,12 +4,14 @@ time budget, and the training log that the Trainer leaves in its model-run folde
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 
 import numpy as np
 import tensorflow as tf
 
+from components import names
 from components.evaluation import ranking
 from components.transform import ids
 from components.transform.preprocessing import HISTORY_ROWS
@@ -130,6 +132,14 @@ class TrainingLog(keras.callbacks.Callback):
         figures = {k: float(v) for k, v in (logs or {}).items() if np.isscalar(v)}
         figures["seconds"] = round(time.monotonic() - self._start, 1)
         self.epochs.append({"epoch": epoch + 1, **figures})
+        logging.getLogger(names.PROGRESS_LOGGER).info(
+            "epoch %d: loss %.4f, eval %s %.4f (%.0f s so far)",
+            epoch + 1,
+            figures.get("loss", float("nan")),
+            self.monitor.removeprefix("val_"),
+            figures.get(self.monitor, float("nan")),
+            figures["seconds"],
+        )
 
     def summary(self) -> dict:
         scores = [e.get(self.monitor, float("nan")) for e in self.epochs]
