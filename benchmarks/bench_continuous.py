@@ -34,6 +34,8 @@ import subprocess
 import sys
 import time
 
+from tfx.utils import path_utils
+
 from components.data_formats import spans
 from components.evaluation import fit_baselines, quality, ranking
 from components.evaluation.model_scorer import ModelScorer
@@ -98,7 +100,7 @@ def latest_trainer(output_dir: str) -> dict:
         "ended_by": log["ended_by"],
         "started": log.get("started", {}).get("started"),
         "model_id": model.id,
-        "model_dir": os.path.join(model.uri, "Format-Serving"),
+        "model_dir": path_utils.serving_model_path(model.uri),
     }
 
 

@@ -23,6 +23,7 @@ import time
 
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
+from tfx.utils import path_utils
 
 from components.export.layout import (
     EXCLUDED_MOVIES,
@@ -63,7 +64,7 @@ def with_converted_int8(recommender: recommend.Recommender, folder: str) -> str:
     pushed = os.path.dirname(recommender.model_path)
     for name in (MODEL_FILE, SIDECAR_FILE):
         shutil.copy(os.path.join(pushed, name), folder)
-    saved_model = os.path.join(recommender.sidecar["lineage"]["model_uri"], "Format-Serving")
+    saved_model = path_utils.serving_model_path(recommender.sidecar["lineage"]["model_uri"])
     with open(os.path.join(folder, QUANTIZED_FILE), "wb") as handle:
         handle.write(tflite_pusher.convert(saved_model, quantize=True))
     print(f"int8 weights: not pushed, converted here from {saved_model}")

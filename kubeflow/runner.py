@@ -33,6 +33,7 @@ from google.protobuf import json_format
 from tfx import v1 as tfx
 from tfx.orchestration import pipeline as tfx_pipeline
 
+from components import names
 from components.example_gen.component import span_range
 from configs import input_config
 from kubeflow import beam
@@ -179,7 +180,7 @@ def build(args: argparse.Namespace) -> tfx_pipeline.Pipeline:
         settings=options.settings(args, spans=spans),
         range_config=range_config,
         push_destination=args.push_destination
-        or posixpath.join(args.pipeline_root, "serving_models"),
+        or posixpath.join(args.pipeline_root, names.PUSHED_MODELS_DIR),
         # The image's copy; its path changes with its content only if the image tag does,
         # so tag images by commit (see kubeflow/README.md).
         schema_dir=image_path(configs.SCHEMA_DIR),

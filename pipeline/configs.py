@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import os
 
+from components import names
+
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 PIPELINE_NAME = "movie-recs"
@@ -27,7 +29,7 @@ def pipeline_root(output_dir: str) -> str:
 
 def push_destination(output_dir: str) -> str:
     """Pushed TFLite models, one versioned folder each."""
-    return os.path.join(output_dir, "serving_models")
+    return os.path.join(output_dir, names.PUSHED_MODELS_DIR)
 
 
 def metadata_path(output_dir: str) -> str:

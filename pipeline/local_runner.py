@@ -47,6 +47,7 @@ from tfx.orchestration.local import runner_utils
 from tfx.orchestration.portable import runtime_parameter_utils
 from tfx.orchestration.portable.mlmd import context_lib
 from tfx.proto.orchestration import pipeline_pb2
+from tfx.utils import path_utils
 
 from components.data_formats import movielens, spans
 from components.example_gen import component as example_gen_component
@@ -312,7 +313,7 @@ def _latest_model(output_dir: str) -> str | None:
         model = metadata.latest_artifact(output_dir, "Model")
     except LookupError:
         return None
-    return os.path.join(model.uri, "Format-Serving")
+    return path_utils.serving_model_path(model.uri)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
 # No TensorFlow here: this is what a device runs.
+from components import names
 from components.example_gen import features as raw
 from components.export import movie_inputs
 from components.export.layout import (
@@ -45,7 +46,7 @@ def find_model(path: str) -> str:
         return path
     candidates = [
         os.path.join(path, MODEL_FILE),
-        *_latest_pushed(os.path.join(path, "serving_models")),
+        *_latest_pushed(os.path.join(path, names.PUSHED_MODELS_DIR)),
         *_latest_pushed(path),
     ]
     for candidate in candidates:

@@ -13,7 +13,7 @@ import json
 
 import tensorflow_model_analysis as tfma
 
-from components.evaluation.hit_rate import HitRate
+from components.evaluation.hit_rate import HitRate, recall_name
 from components.example_gen import features as raw
 from components.export.layout import TOP_IDS
 
@@ -32,10 +32,6 @@ class GateSettings:
     def __post_init__(self) -> None:
         if self.gate_k not in self.top_ks:
             raise ValueError(f"gate_k {self.gate_k} must be one of top_ks {self.top_ks}")
-
-
-def recall_name(k: int) -> str:
-    return f"recall_at_{k}"
 
 
 def make_eval_config(label_key: str, gate: GateSettings) -> tfma.EvalConfig:

@@ -14,12 +14,19 @@ import apache_beam as beam
 import numpy as np
 from tensorflow_model_analysis.metrics import metric_types
 
+from components.export import layout
+
 
 def _for_model(value: Any, model_name: str) -> Any:
     # With several models TFMA keys labels and predictions by model name.
     if isinstance(value, Mapping) and model_name in value:
         return value[model_name]
     return value
+
+
+def recall_name(k: int) -> str:
+    """The metric's name in TFMA's results, the gate and the sidecar."""
+    return f"recall_at_{k}"
 
 
 class _HitRateCombiner(beam.CombineFn):
@@ -81,11 +88,11 @@ class HitRate(metric_types.Metric):
         self,
         top_k: int = 10,
         name: str | None = None,
-        prediction_ids_key: str = "top_prediction_ids",
+        prediction_ids_key: str = layout.TOP_IDS,
     ):
         super().__init__(
             _computations,
             top_k=top_k,
-            name=name or f"recall_at_{top_k}",
+            name=name or recall_name(top_k),
             prediction_ids_key=prediction_ids_key,
         )

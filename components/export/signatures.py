@@ -35,7 +35,8 @@ from components.export.layout import (
     TOP_IDS,
     TOP_SCORES,
 )
-from components.model.recommender import NEG_INF, Recommender
+from components.model.encoders import NEG_INF
+from components.model.recommender import Recommender
 from components.transform import ids
 from configs import input_config
 from configs.input_config_pb2 import FLOAT, INT, STRING, InputConfig

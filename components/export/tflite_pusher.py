@@ -24,6 +24,7 @@ from tfx import types
 from tfx.dsl.components.base import base_component, base_executor, executor_spec
 from tfx.types import artifact_utils, standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ExecutionParameter
+from tfx.utils import path_utils
 
 import movie_recs as artifacts
 from components.data_formats import movielens, spans
@@ -160,7 +161,7 @@ class Executor(base_executor.BaseExecutor):
             pushed.set_int_custom_property("pushed", 0)
             return
         model = artifact_utils.get_single_instance(input_dict["model"])
-        saved_model_dir = os.path.join(model.uri, "Format-Serving")
+        saved_model_dir = path_utils.serving_model_path(model.uri)
         config = input_config.parse(exec_properties["input_config"], "TFLitePusher")
         transform_output = tft.TFTransformOutput(
             artifact_utils.get_single_instance(input_dict["transform_graph"]).uri

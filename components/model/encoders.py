@@ -20,7 +20,8 @@ import tensorflow as tf
 from configs.input_config_pb2 import BOW, CNN, HSTU, LSTM, TRANSFORMER
 
 keras = tf.keras
-_NEG_INF = -1e9
+# Added to what must never win a max or a softmax (padding, seen movies, the OOV row).
+NEG_INF = -1e9
 
 
 def _cumulative_max(values: tf.Tensor, max_length: int) -> tf.Tensor:
@@ -30,7 +31,7 @@ def _cumulative_max(values: tf.Tensor, max_length: int) -> tf.Tensor:
     back over left padding covers every earlier position, and is several times faster
     (forward and gradient) than log-step max-with-shifted-copy.
     """
-    padded = tf.pad(values, [[0, 0], [max_length - 1, 0], [0, 0]], constant_values=_NEG_INF)
+    padded = tf.pad(values, [[0, 0], [max_length - 1, 0], [0, 0]], constant_values=NEG_INF)
     return tf.nn.max_pool1d(padded, ksize=max_length, strides=1, padding="VALID")
 
 
@@ -93,7 +94,7 @@ class ConvEncoder(keras.layers.Layer):
             seen = tf.reduce_max(weights, axis=1)
         outputs = []
         for conv in self._convs:
-            features = conv(embeddings) + (1.0 - weights) * _NEG_INF
+            features = conv(embeddings) + (1.0 - weights) * NEG_INF
             if all_positions:
                 pooled = _cumulative_max(features, self.max_length)
             else:

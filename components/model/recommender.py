@@ -13,14 +13,13 @@ import math
 
 import tensorflow as tf
 
-from components.model.encoders import make_encoder
+from components.model.encoders import NEG_INF, make_encoder
 from components.model.hparams import HParams
 from components.transform import ids
 from configs import input_config
 from configs.input_config_pb2 import FLOAT, InputConfig
 
 keras = tf.keras
-NEG_INF = -1e9
 
 
 class FeatureGroupEmbedding(keras.layers.Layer):

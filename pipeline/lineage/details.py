@@ -66,7 +66,7 @@ def _model_start(snapshot: Snapshot, execution: Execution) -> dict[str, Any] | N
     if model is None:
         return None
     recorded = artifacts.read_json(
-        os.path.join(model.uri, "Format-Serving", names.WARM_START_STARTED_FILE)
+        os.path.join(model.uri, names.SERVING_MODEL_DIR, names.WARM_START_STARTED_FILE)
     )
     start = {
         "started": model.properties.get("started_from"),
