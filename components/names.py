@@ -8,6 +8,13 @@ SERVING_MODEL_DIR = "Format-Serving"
 # one versioned folder each.
 PUSHED_MODELS_DIR = "serving_models"
 
+# Keys of the components' custom configs and execution parameters: the input config's text
+# (Transform, Trainer, TFLitePusher, the on-device spec), the hyper-parameters (Trainer,
+# TFLitePusher) and the gate's K (Trainer, Evaluator). The lineage tools read them back.
+INPUT_CONFIG_KEY = "input_config"
+HPARAMS_KEY = "hparams"
+GATE_K_KEY = "gate_k"
+
 # In the Evaluator's ModelBlessing folder: every gate rule, its figures and verdict.
 GATE_FILE = "gate.json"
 

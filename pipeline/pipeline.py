@@ -8,15 +8,14 @@ from tfx.orchestration import data_types
 from tfx.orchestration import pipeline as tfx_pipeline
 from tfx.proto import range_config_pb2
 
+from components import names
 from components.evaluation.eval_config import make_eval_config
 from components.evaluation.evaluator import Evaluator
 from components.evaluation.fit_baselines import FitBaselines
 from components.evaluation.report import QualityReport
 from components.example_gen.component import MovieLensExampleGen
 from components.export.tflite_pusher import TFLitePusher
-from components.model import trainer as trainer_module
 from components.model import trainer_executor
-from components.transform.preprocessing import CONFIG_KEY
 from components.validation.anomalies_gate import AnomaliesGate
 from configs import input_config
 from pipeline import configs
@@ -61,7 +60,7 @@ def create_pipeline(
         examples=example_gen.outputs["examples"],
         schema=schema_gen.outputs["schema"],
         preprocessing_fn=configs.PREPROCESSING_FN,
-        custom_config={CONFIG_KEY: input_config_text},
+        custom_config={names.INPUT_CONFIG_KEY: input_config_text},
         # StatisticsGen already describes the raw data; Transform's own statistics would
         # double its run time on ML-1M.
         disable_statistics=True,
@@ -82,9 +81,9 @@ def create_pipeline(
         # otherwise keep a rerun on unchanged data from being served from cache.
         base_model=baseline_resolver.outputs["model"] if hparams.warm_start is True else None,
         custom_config={
-            trainer_module.CONFIG_KEY: input_config_text,
-            trainer_module.HPARAMS_KEY: hparams.to_dict(),
-            trainer_module.GATE_K_KEY: gate.gate_k,
+            names.INPUT_CONFIG_KEY: input_config_text,
+            names.HPARAMS_KEY: hparams.to_dict(),
+            names.GATE_K_KEY: gate.gate_k,
         },
         # TFX's GenericExecutor, plus the record of how the model started.
         custom_executor_spec=executor_spec.ExecutorClassSpec(trainer_executor.Executor),
@@ -139,10 +138,11 @@ def create_pipeline(
         components.remove(baseline_resolver)
         components.insert(components.index(trainer), baseline_resolver)
     if until:
-        names = [c.id for c in components]
-        if until not in names:
-            raise ValueError(f"--until must name a component: {names}")
-        kept, dropped = components[: names.index(until) + 1], components[names.index(until) + 1 :]
+        component_ids = [c.id for c in components]
+        if until not in component_ids:
+            raise ValueError(f"--until must name a component: {component_ids}")
+        last = component_ids.index(until)
+        kept, dropped = components[: last + 1], components[last + 1 :]
         for component in kept:
             for later in dropped:
                 if later in component.downstream_nodes:

@@ -40,7 +40,6 @@ from components.evaluation.tfma_results import BASELINE, CANDIDATE, OVERALL, mod
 from components.example_gen import timelines
 
 BASELINES_KEY = "baselines"
-GATE_K_KEY = "gate_k"
 MIN_LIFT_KEY = "min_lift_over_markov"
 
 
@@ -112,7 +111,7 @@ class Executor(evaluator_executor.Executor):
     """TFX's Evaluator, then the Markov rule on its blessing."""
 
     def Do(self, input_dict, output_dict, exec_properties) -> None:
-        ours = (GATE_K_KEY, MIN_LIFT_KEY)
+        ours = (names.GATE_K_KEY, MIN_LIFT_KEY)
         tfx_properties = {k: v for k, v in exec_properties.items() if k not in ours}
         tfx_inputs = {k: v for k, v in input_dict.items() if k != BASELINES_KEY}
         super().Do(tfx_inputs, output_dict, tfx_properties)
@@ -140,7 +139,7 @@ def _gate_settings(exec_properties: dict[str, Any]) -> GateSettings:
     json_format.Parse(exec_properties[standard_component_specs.EVAL_CONFIG_KEY], eval_config)
     lower_bound, max_regression = gate_thresholds(eval_config)
     return GateSettings(
-        gate_k=int(exec_properties[GATE_K_KEY]),
+        gate_k=int(exec_properties[names.GATE_K_KEY]),
         lower_bound=lower_bound,
         max_regression=max_regression,
         min_lift_over_markov=float(exec_properties[MIN_LIFT_KEY]),
@@ -165,7 +164,7 @@ class EvaluatorSpec(standard_component_specs.EvaluatorSpec):
 
     PARAMETERS = {
         **standard_component_specs.EvaluatorSpec.PARAMETERS,
-        GATE_K_KEY: ExecutionParameter(type=int),
+        names.GATE_K_KEY: ExecutionParameter(type=int),
         MIN_LIFT_KEY: ExecutionParameter(type=float),
     }
     INPUTS = {

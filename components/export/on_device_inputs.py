@@ -13,6 +13,7 @@ import numpy as np
 import tensorflow as tf
 from google.protobuf import text_format
 
+from components import names
 from components.evaluation.examples import Ragged
 from components.example_gen import features as raw
 from components.export.layout import EXCLUDED_MOVIES
@@ -88,7 +89,7 @@ def write_spec(
     path = os.path.join(model_dir, SPEC_FILE)
     tf.io.gfile.makedirs(os.path.dirname(path))
     spec = {
-        "input_config": text_format.MessageToString(config),
+        names.INPUT_CONFIG_KEY: text_format.MessageToString(config),
         "string_vocabularies": {
             name: [v.decode("utf-8", "replace") for v in values]
             for name, values in string_vocabularies.items()
@@ -102,7 +103,7 @@ def read_spec(model_dir: str) -> tuple[InputConfig, dict[str, list[bytes]]]:
     """The input config and string vocabularies an exported model was built with."""
     with tf.io.gfile.GFile(os.path.join(model_dir, SPEC_FILE)) as handle:
         spec = json.load(handle)
-    config = input_config.parse(spec["input_config"], f"{model_dir} on-device spec")
+    config = input_config.parse(spec[names.INPUT_CONFIG_KEY], f"{model_dir} on-device spec")
     vocabularies = {
         name: [v.encode() for v in values] for name, values in spec["string_vocabularies"].items()
     }

@@ -27,6 +27,7 @@ from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 from tfx.utils import path_utils
 
 import movie_recs as artifacts
+from components import names
 from components.data_formats import movielens, spans
 from components.evaluation import quality, tfma_results
 from components.evaluation import report as quality_report
@@ -162,7 +163,7 @@ class Executor(base_executor.BaseExecutor):
             return
         model = artifact_utils.get_single_instance(input_dict["model"])
         saved_model_dir = path_utils.serving_model_path(model.uri)
-        config = input_config.parse(exec_properties["input_config"], "TFLitePusher")
+        config = input_config.parse(exec_properties[names.INPUT_CONFIG_KEY], "TFLitePusher")
         transform_output = tft.TFTransformOutput(
             artifact_utils.get_single_instance(input_dict["transform_graph"]).uri
         )
@@ -237,7 +238,7 @@ class Executor(base_executor.BaseExecutor):
         movie_ids = [int(v) for v in transform_output.vocabulary_by_name(label.vocab_name)]
         data_dir = spans.catalogue_dir(exec_properties["data_dir"])  # span data: the latest
         movies, _ = movielens.read_movies(data_dir, movielens.detect_layout(data_dir))
-        top_k = int(json.loads(exec_properties["hparams"]).get("num_predictions", 10))
+        top_k = int(json.loads(exec_properties[names.HPARAMS_KEY]).get("num_predictions", 10))
         sidecar = {
             "model_file": MODEL_FILE,
             "signatures": {
@@ -305,8 +306,8 @@ class TFLitePusherSpec(types.ComponentSpec):
     PARAMETERS = {
         "push_destination": ExecutionParameter(type=str),
         "data_dir": ExecutionParameter(type=str),
-        "input_config": ExecutionParameter(type=str),
-        "hparams": ExecutionParameter(type=str),
+        names.INPUT_CONFIG_KEY: ExecutionParameter(type=str),
+        names.HPARAMS_KEY: ExecutionParameter(type=str),
         "parity_examples": ExecutionParameter(type=int),
         "quantize": ExecutionParameter(type=int),
     }

@@ -17,6 +17,7 @@ import tensorflow_transform as tft
 from tfx import v1 as tfx
 from tfx_bsl.public import tfxio
 
+from components import names
 from components.evaluation import ranking
 from components.example_gen import features as raw
 from components.export import signatures
@@ -26,10 +27,6 @@ from components.model.recommender import Recommender, compile_model
 from components.transform.preprocessing import HISTORY_ROWS
 from configs import input_config
 
-CONFIG_KEY = "input_config"
-HPARAMS_KEY = "hparams"
-# The K of the gate's recall@K: the per-epoch evaluation that early stopping follows.
-GATE_K_KEY = "gate_k"
 # Set by the Trainer's executor (components.model.trainer_executor): the base model's
 # artifact id and URI, for the record of how training started.
 BASE_MODEL_KEY = "base_model_artifact"
@@ -167,9 +164,9 @@ def training_callbacks(
 def run_fn(fn_args: tfx.components.FnArgs) -> None:
     """TFX Trainer entry point."""
     custom = fn_args.custom_config or {}
-    config = input_config.parse(custom[CONFIG_KEY], "Trainer custom_config")
-    gate_k = int(custom.get(GATE_K_KEY, ranking.DEFAULT_K))
-    hparams = HParams.from_dict(custom.get(HPARAMS_KEY)).for_config(config, gate_k)
+    config = input_config.parse(custom[names.INPUT_CONFIG_KEY], "Trainer custom_config")
+    gate_k = int(custom.get(names.GATE_K_KEY, ranking.DEFAULT_K))
+    hparams = HParams.from_dict(custom.get(names.HPARAMS_KEY)).for_config(config, gate_k)
     # The Trainer's own train_args win over the hyper-parameter.
     hparams = dataclasses.replace(hparams, train_steps=fn_args.train_steps or hparams.train_steps)
     transform_output = tft.TFTransformOutput(fn_args.transform_graph_path)

@@ -14,12 +14,12 @@ from typing import Any
 import tensorflow as tf
 import tensorflow_transform as tft
 
+from components import names
 from components.example_gen import features as raw
 from components.transform import ids
 from configs import input_config
 from configs.input_config_pb2 import FLOAT, Feature
 
-CONFIG_KEY = "input_config"
 PASSTHROUGH = (raw.USER_ID, raw.HISTORY_LENGTH)
 # The whole watch history as movie rows (eval and test examples; empty in training): the
 # Trainer's per-epoch evaluation excludes them from the ranking, as the device does.
@@ -82,7 +82,7 @@ def _transform_feature(
 
 def preprocessing_fn(inputs: dict[str, Any], custom_config: dict[str, Any]) -> dict[str, Any]:
     """Vocabularies and fixed-length, left-padded features for every configured feature."""
-    config = input_config.parse(custom_config[CONFIG_KEY], "Transform custom_config")
+    config = input_config.parse(custom_config[names.INPUT_CONFIG_KEY], "Transform custom_config")
     vocab_files = {}
     for vocab_name, members in input_config.vocabularies(config).items():
         values = tf.concat([_values(inputs[f.feature_name]) for f in members], axis=0)

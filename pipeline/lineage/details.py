@@ -31,7 +31,10 @@ def ingest_settings(execution: Execution) -> dict[str, Any] | None:
 def trainer_config(execution: Execution) -> dict[str, Any]:
     """The input config text and hyper-parameters the Trainer ran with."""
     custom = json.loads(execution.properties.get("custom_config") or "{}")
-    return {"input_config": custom.get("input_config"), "hparams": custom.get("hparams")}
+    return {
+        "input_config": custom.get(names.INPUT_CONFIG_KEY),
+        "hparams": custom.get(names.HPARAMS_KEY),
+    }
 
 
 def example_gen(snapshot: Snapshot, execution: Execution) -> dict[str, Any]:
