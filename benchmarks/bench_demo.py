@@ -23,8 +23,8 @@ import time
 
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
-from tfx.utils import path_utils
 
+from components import names
 from components.export.layout import (
     EXCLUDED_MOVIES,
     MODEL_FILE,
@@ -59,14 +59,14 @@ def python_ms(
 
 def with_converted_int8(recommender: recommend.Recommender, folder: str) -> str:
     """A copy of the pushed folder plus the int8-weights conversion the pusher did not keep."""
-    from components.export import tflite_pusher  # TensorFlow: only for this case
+    from components.export import conversion  # TensorFlow: only for this case
 
     pushed = os.path.dirname(recommender.model_path)
     for name in (MODEL_FILE, SIDECAR_FILE):
         shutil.copy(os.path.join(pushed, name), folder)
-    saved_model = path_utils.serving_model_path(recommender.sidecar["lineage"]["model_uri"])
+    saved_model = os.path.join(recommender.sidecar["lineage"]["model_uri"], names.SERVING_MODEL_DIR)
     with open(os.path.join(folder, QUANTIZED_FILE), "wb") as handle:
-        handle.write(tflite_pusher.convert(saved_model, quantize=True))
+        handle.write(conversion.convert(saved_model, quantize=True))
     print(f"int8 weights: not pushed, converted here from {saved_model}")
     return folder
 

@@ -15,6 +15,9 @@ INPUT_CONFIG_KEY = "input_config"
 HPARAMS_KEY = "hparams"
 GATE_K_KEY = "gate_k"
 
+# In ExampleGen's Examples folder: the movie table it read (id -> title, genres, year).
+MOVIES_FILE = "movies.json"
+
 # In the Evaluator's ModelBlessing folder: every gate rule, its figures and verdict.
 GATE_FILE = "gate.json"
 

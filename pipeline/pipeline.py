@@ -14,8 +14,8 @@ from components.evaluation.evaluator import Evaluator
 from components.evaluation.fit_baselines import FitBaselines
 from components.evaluation.report import QualityReport
 from components.example_gen.component import MovieLensExampleGen
-from components.export.tflite_pusher import TFLitePusher
 from components.model import trainer_executor
+from components.pusher.component import TFLitePusher
 from components.validation.anomalies_gate import AnomaliesGate
 from configs import input_config
 from pipeline import configs
@@ -115,7 +115,6 @@ def create_pipeline(
         evaluation=evaluator.outputs["evaluation"],
         report=quality_report.outputs["report"],
         push_destination=push_destination,
-        data_dir=data_dir,
         input_config_text=input_config_text,
         hparams=hparams.to_dict(),
     )

@@ -37,6 +37,7 @@ from components.example_gen.ingest_record import (
     input_file_property,
     kept_report_path,
 )
+from components.example_gen.movie_table import write_movie_table
 
 _COUNTER_NAMESPACE = "MovieLensExampleGen"
 # The span TFX's ExampleGen driver resolved (exec property and Examples custom property).
@@ -345,6 +346,7 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
         }
         window = next(iter(rules.values()))  # the same time window for every file
         movies, movie_report = movielens.read_movies(catalogue, layout)
+        write_movie_table(os.path.dirname(self._report_path), movies)
         users, user_report = movielens.read_users(catalogue, layout)
         ratings_path = _ratings_description(data_dir, source)
         logging.info(

@@ -16,7 +16,8 @@ import numpy as np
 import tensorflow as tf
 
 from components.model.hparams import HParams
-from components.model.recommender import KnownLabelCrossEntropy, Recommender, make_optimizer
+from components.model.losses import KnownLabelCrossEntropy
+from components.model.recommender import Recommender, make_optimizer
 from components.transform import ids
 
 keras = tf.keras

@@ -31,7 +31,8 @@ import numpy as np
 import tensorflow as tf
 
 from components import names
-from components.model.recommender import FeatureGroupEmbedding, Recommender
+from components.model.layers import FeatureGroupEmbedding
+from components.model.recommender import Recommender
 from components.transform import ids
 from configs import input_config
 from configs.input_config_pb2 import FLOAT, InputConfig

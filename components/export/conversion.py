@@ -1,0 +1,104 @@
+"""TFLite conversion of the on-device signatures, and the checks a push depends on.
+
+The parity check runs the SavedModel and the standalone LiteRT interpreter on the same real
+eval contexts: the same top-K ids in the same order and scores within tolerance. The int8
+policy: a dynamic-range quantized variant ships only when its HR@K on those contexts stays
+within ``INT8_MAX_RELATIVE_LOSS`` of the float model's.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+from ai_edge_litert.interpreter import Interpreter
+
+from components.evaluation import quality
+from components.example_gen import timelines
+from components.export import on_device_inputs
+from components.export.layout import ON_DEVICE_SIGNATURES, RECOMMEND_UNSEEN, TOP_IDS, TOP_SCORES
+
+SCORE_TOLERANCE = 1e-3
+# The int8-weights variant may lose at most this share of the float model's HR@K.
+INT8_MAX_RELATIVE_LOSS = 0.01
+
+
+class ParityError(RuntimeError):
+    """The TFLite model does not answer like the SavedModel it was converted from."""
+
+
+def convert(saved_model_dir: str, quantize: bool = False) -> bytes:
+    """The on-device signatures as a TFLite flatbuffer, builtin ops only."""
+    converter = tf.lite.TFLiteConverter.from_saved_model(
+        saved_model_dir, signature_keys=list(ON_DEVICE_SIGNATURES)
+    )
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    if quantize:
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]  # int8 weights, float activations
+    return converter.convert()
+
+
+def read_eval_inputs(
+    examples_uri: str, config, vocabularies: dict[str, list[bytes]], limit: int
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The on-device inputs and labels of up to ``limit`` eval examples."""
+    held_out = quality.read_held_out(
+        examples_uri, timelines.EVAL, on_device_inputs.feature_names(config), limit
+    )
+    return on_device_inputs.from_columns(held_out.columns, config, vocabularies), held_out.labels
+
+
+def signature_inputs(inputs: dict[str, np.ndarray], runner) -> list[dict[str, np.ndarray]]:
+    """Per example, the inputs the signature ``runner`` takes (by name)."""
+    names = list(runner.get_input_details())
+    count = len(next(iter(inputs.values())))
+    return [on_device_inputs.example(inputs, i, names) for i in range(count)]
+
+
+def _lite_top(model: bytes, signature: str, inputs: dict[str, np.ndarray]):
+    runner = Interpreter(model_content=model).get_signature_runner(signature)
+    return [runner(**features) for features in signature_inputs(inputs, runner)]
+
+
+def parity_report(saved_model, model: bytes, inputs: dict[str, np.ndarray]) -> list[str]:
+    """One line per context where TFLite and the SavedModel disagree (empty when they agree)."""
+    problems = []
+    for signature in ON_DEVICE_SIGNATURES:
+        lite = _lite_top(model, signature, inputs)
+        saved_signature = saved_model.signatures[signature]
+        names = list(saved_signature.structured_input_signature[1])
+        for row, lite_top in enumerate(lite):
+            features = on_device_inputs.example(inputs, row, names)
+            saved = saved_signature(**{k: tf.constant(v) for k, v in features.items()})
+            saved_ids, saved_scores = saved[TOP_IDS].numpy(), saved[TOP_SCORES].numpy()
+            if not np.array_equal(saved_ids, lite_top[TOP_IDS]):
+                problems.append(
+                    f"{signature} context {row}: ids {lite_top[TOP_IDS].tolist()} != "
+                    f"SavedModel {saved_ids.tolist()}"
+                )
+            elif not np.allclose(
+                lite_top[TOP_SCORES], saved_scores, rtol=SCORE_TOLERANCE, atol=SCORE_TOLERANCE
+            ):
+                problems.append(f"{signature} context {row}: scores differ beyond tolerance")
+    return problems
+
+
+def hit_rate(model: bytes, inputs: dict[str, np.ndarray], labels: np.ndarray) -> float:
+    """HR@K of ``recommend_unseen`` (the signature an app calls) on these examples."""
+    tops = _lite_top(model, RECOMMEND_UNSEEN, inputs)
+    return float(np.mean([label in top[TOP_IDS] for top, label in zip(tops, labels, strict=True)]))
+
+
+def int8_variant(
+    saved_model_dir: str, float_hr: float, inputs: dict[str, np.ndarray], labels: np.ndarray
+) -> tuple[bytes | None, dict]:
+    """The int8-weights model if it keeps quality (else None), and what was measured."""
+    model = convert(saved_model_dir, quantize=True)
+    quantized_hr = hit_rate(model, inputs, labels)
+    kept = quantized_hr >= (1 - INT8_MAX_RELATIVE_LOSS) * float_hr
+    figures = {
+        "float_hr_at_k": float_hr,
+        "hr_at_k": quantized_hr,
+        "pushed": kept,
+        "bytes": len(model),
+    }
+    return (model if kept else None), figures
