@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 from google.protobuf import text_format
 
-from components.example_gen import features as raw
+from configs import features as raw
 from configs import input_config_pb2 as pb
 
 CONFIG_DIR = os.path.dirname(os.path.abspath(__file__))

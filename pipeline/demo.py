@@ -22,7 +22,6 @@ import threading
 import urllib.parse
 from typing import Any
 
-from components.example_gen import features as raw
 from components.export.layout import (
     EXCLUDED_MOVIES,
     MODEL_FILE,
@@ -33,6 +32,7 @@ from components.export.layout import (
     TOP_SCORES,
 )
 from components.transform import ids
+from configs import features as raw
 from pipeline import cli_errors, configs, model_files, recommend
 
 HOST = "127.0.0.1"

@@ -17,7 +17,7 @@ from typing import Any
 
 from ai_edge_litert.interpreter import Interpreter
 
-from components.example_gen import features as raw
+from configs import features as raw
 
 # A TFLite flatbuffer starts with the root table's offset (4 bytes), then "TFL3".
 TFLITE_IDENTIFIER = b"TFL3"

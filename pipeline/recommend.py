@@ -21,7 +21,6 @@ from ai_edge_litert.interpreter import Interpreter
 
 # No TensorFlow here: this is what a device runs.
 from components import names
-from components.example_gen import features as raw
 from components.export import movie_inputs
 from components.export.layout import (
     EXCLUDED_MOVIES,
@@ -33,6 +32,7 @@ from components.export.layout import (
     TOP_SCORES,
 )
 from components.transform import ids
+from configs import features as raw
 from pipeline import cli_errors, configs, model_files
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import tensorflow as tf
 
 from components.data_formats.movielens import Movie, User
-from components.example_gen import features as raw
 from components.example_gen.timelines import Timeline
+from configs import features as raw
 
 
 def make_example(

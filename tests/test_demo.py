@@ -18,7 +18,6 @@ import numpy as np
 import pytest
 from ai_edge_litert.interpreter import Interpreter
 
-from components.example_gen import features as raw
 from components.export.layout import (
     EXCLUDED_MOVIES,
     MODEL_FILE,
@@ -29,6 +28,7 @@ from components.export.layout import (
     TOP_SCORES,
 )
 from components.transform import ids
+from configs import features as raw
 from pipeline import cli_errors, configs, demo, recommend
 from tests.browser import READY, launch, missing_reason
 

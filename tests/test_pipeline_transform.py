@@ -12,9 +12,9 @@ import tensorflow_transform as tft
 from ml_metadata.proto import metadata_store_pb2
 
 from components.data_formats.movielens import INVALID_REASONS, Reason
-from components.example_gen import features as raw
 from components.transform import ids
 from components.transform.preprocessing import HISTORY_ROWS
+from configs import features as raw
 from configs import input_config
 from tests import pipeline_runs
 from tests.conftest import PIPELINE_CONFIG, PIPELINE_SPEC

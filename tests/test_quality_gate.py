@@ -23,7 +23,7 @@ from components.data_formats import synthetic
 from components.evaluation import quality, ranking
 from components.evaluation import report as quality_report
 from components.evaluation.examples import read_split
-from components.example_gen import features as raw
+from configs import features as raw
 from pipeline import configs, local_runner
 from tests import pipeline_runs
 

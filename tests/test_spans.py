@@ -20,11 +20,11 @@ import numpy as np
 import pytest
 
 from components.data_formats import movielens, spans, synthetic
-from components.example_gen import features as raw
 from components.example_gen import timelines as tl
 from components.model import callbacks, warm_start
 from components.model.hparams import HParams
 from components.model.recommender import Recommender
+from configs import features as raw
 from configs import input_config
 from pipeline import data as data_cli
 from pipeline import local_runner

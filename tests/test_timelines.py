@@ -9,8 +9,8 @@ import pytest
 import tensorflow as tf
 
 from components.data_formats.movielens import Movie, Rating, Reason, User
-from components.example_gen import features as raw
 from components.example_gen import timelines as tl
+from configs import features as raw
 from tests.example_oracle import make_example
 
 

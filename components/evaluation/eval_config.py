@@ -14,8 +14,8 @@ import json
 import tensorflow_model_analysis as tfma
 
 from components.evaluation.hit_rate import HitRate, recall_name
-from components.example_gen import features as raw
 from components.export.layout import TOP_IDS
+from configs import features as raw
 
 
 @dataclasses.dataclass(frozen=True)

@@ -13,7 +13,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from components.example_gen import features as raw
+from configs import features as raw
 
 SPLIT_FOLDER = "Split-{}"
 _KIND_TO_DTYPE = {raw.Kind.INT: tf.int64, raw.Kind.FLOAT: tf.float32, raw.Kind.STRING: tf.string}

@@ -14,8 +14,8 @@ from tfx import v1 as tfx
 import movie_recs as artifacts
 from components.evaluation import baselines, quality, ranking
 from components.evaluation.examples import read_split
-from components.example_gen import features as raw
 from components.example_gen import timelines
+from configs import features as raw
 
 ARRAYS_FILE = "baselines.npz"
 METRICS_FILE = "metrics.json"

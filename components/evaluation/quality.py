@@ -16,7 +16,7 @@ import numpy as np
 
 from components.evaluation import ranking
 from components.evaluation.examples import Ragged, read_split
-from components.example_gen import features as raw
+from configs import features as raw
 
 SEEN_EXCLUDED, SEEN_INCLUDED = "seen_excluded", "seen_included"
 _BATCH = 1024

@@ -19,7 +19,7 @@ from tfx_bsl.coders import example_coder
 
 from components.data_formats import spans
 from components.data_formats.movielens import Movie, Rating, Reason, User
-from components.example_gen import features as raw
+from configs import features as raw
 
 TRAIN, EVAL, TEST = "train", "eval", "test"
 SPLITS = (TRAIN, EVAL, TEST)

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.example_gen import features as raw
 from components.transform import ids
+from configs import features as raw
 
 # Sidecar keys.
 MOVIE_INPUTS = "inputs"

@@ -15,9 +15,9 @@ from google.protobuf import text_format
 
 from components import names
 from components.evaluation.examples import Ragged
-from components.example_gen import features as raw
 from components.export.layout import EXCLUDED_MOVIES
 from components.transform import ids
+from configs import features as raw
 from configs import input_config
 from configs.input_config_pb2 import FLOAT, STRING, InputConfig
 

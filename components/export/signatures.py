@@ -23,7 +23,6 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from components.example_gen import features as raw
 from components.export import on_device_inputs
 from components.export.layout import (
     EXCLUDED_MOVIES,
@@ -38,6 +37,7 @@ from components.export.layout import (
 from components.model.encoders import NEG_INF
 from components.model.recommender import Recommender
 from components.transform import ids
+from configs import features as raw
 from configs import input_config
 from configs.input_config_pb2 import FLOAT, INT, STRING, InputConfig
 

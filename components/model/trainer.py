@@ -19,12 +19,12 @@ from tfx_bsl.public import tfxio
 
 from components import names
 from components.evaluation import ranking
-from components.example_gen import features as raw
 from components.export import signatures
 from components.model import callbacks, sequence_training, warm_start
 from components.model.hparams import HParams
 from components.model.recommender import Recommender, compile_model
 from components.transform.preprocessing import HISTORY_ROWS
+from configs import features as raw
 from configs import input_config
 
 # Set by the Trainer's executor (components.model.trainer_executor): the base model's

@@ -15,8 +15,8 @@ import tensorflow as tf
 import tensorflow_transform as tft
 
 from components import names
-from components.example_gen import features as raw
 from components.transform import ids
+from configs import features as raw
 from configs import input_config
 from configs.input_config_pb2 import FLOAT, Feature
 
