@@ -41,9 +41,9 @@ from components.evaluation import fit_baselines, quality, ranking
 from components.evaluation.model_scorer import ModelScorer
 from components.example_gen import timelines
 from components.model.callbacks import TRAINING_LOG_FILE
-from pipeline import configs, metadata
+from pipeline import metadata, paths
 
-DOCS = os.path.join(configs.REPO_ROOT, "docs")
+DOCS = os.path.join(paths.REPO_ROOT, "docs")
 PLOT = os.path.join(DOCS, "continuous.png")
 RESULTS = os.path.join(DOCS, "continuous_results.json")
 HR, NDCG = ranking.hr_name(10), f"ndcg@{ranking.NDCG_K}"
@@ -54,7 +54,7 @@ SERIES = ("warm", "scratch", "stale", "markov", "popularity")
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data-dir", required=True, help="a MovieLens data set (not spans)")
-    parser.add_argument("--work-dir", default=os.path.join(configs.OUTPUT_DIR, "bench-continuous"))
+    parser.add_argument("--work-dir", default=os.path.join(paths.OUTPUT_DIR, "bench-continuous"))
     parser.add_argument("--first-fraction", type=float, default=0.6)
     parser.add_argument("--period", default="month")
     parser.add_argument(

@@ -33,7 +33,7 @@ from components.export.layout import (
     SIDECAR_FILE,
 )
 from components.transform import ids
-from pipeline import configs, demo, recommend
+from pipeline import demo, paths, recommend
 from tests.browser import READY, launch
 
 
@@ -93,7 +93,7 @@ def browser_ms(url: str, history: list[int], variants: list[str], calls: int, wa
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--model", default=configs.OUTPUT_DIR)
+    parser.add_argument("--model", default=paths.OUTPUT_DIR)
     parser.add_argument("--calls", type=int, default=3000)
     parser.add_argument("--warmup", type=int, default=300)
     args = parser.parse_args(argv)

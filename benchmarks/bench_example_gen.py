@@ -21,9 +21,9 @@ import tensorflow as tf
 from benchmarks.common import PeakMemory, read_single_process, run_pipeline
 from components.example_gen import timelines
 from configs import input_config
-from pipeline import configs
+from pipeline import paths
 
-DEFAULT_DATA = os.path.join(configs.REPO_ROOT, "..", "shared", "data", "movielens", "ml-1m")
+DEFAULT_DATA = os.path.join(paths.REPO_ROOT, "..", "shared", "data", "movielens", "ml-1m")
 
 
 def plain_script(data_dir: str, settings: timelines.ExampleSettings, out_dir: str) -> int:
@@ -52,7 +52,7 @@ def plain_script(data_dir: str, settings: timelines.ExampleSettings, out_dir: st
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data-dir", default=DEFAULT_DATA)
-    parser.add_argument("--config", default=configs.INPUT_CONFIG)
+    parser.add_argument("--config", default=paths.INPUT_CONFIG)
     parser.add_argument("--work-dir", default=None, help="default: a temporary folder")
     args = parser.parse_args()
     work_dir = args.work_dir or tempfile.mkdtemp(prefix="bench-example-gen-")

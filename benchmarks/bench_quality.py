@@ -34,9 +34,9 @@ from components.evaluation import report as quality_report
 from components.model.callbacks import TRAINING_LOG_FILE
 from components.model.hparams import HParams
 from configs import input_config
-from pipeline import configs, metadata, options
+from pipeline import metadata, options, paths
 
-DEFAULT_DATA = os.path.join(configs.REPO_ROOT, "..", "shared", "data", "movielens", "ml-1m")
+DEFAULT_DATA = os.path.join(paths.REPO_ROOT, "..", "shared", "data", "movielens", "ml-1m")
 FEATURE_CONFIGS = {
     "id": "transformer_id",
     "id_genre": "cnn_id_genre",
@@ -130,7 +130,7 @@ def main() -> None:
     parser.add_argument("--hparam", action="append", default=[], metavar="NAME=VALUE")
     parser.add_argument("--layout", choices=("auto", "windows", "sequences"), default="auto")
     parser.add_argument("--dims", help="context and label movie embedding sizes, e.g. 64,64")
-    parser.add_argument("--output-dir", default=os.path.join(configs.OUTPUT_DIR, "bench-quality"))
+    parser.add_argument("--output-dir", default=os.path.join(paths.OUTPUT_DIR, "bench-quality"))
     parser.add_argument("--results", default="docs/quality_results.jsonl")
     args = parser.parse_args()
     dims = tuple(int(d) for d in args.dims.split(",")) if args.dims else None

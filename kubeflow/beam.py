@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from pipeline import configs
+from pipeline import paths
 
 RUNNERS = ("direct", "dataflow", "flink", "spark", "portable")
 
@@ -60,7 +60,7 @@ def pipeline_args(settings: BeamSettings) -> list[str]:
     if settings.runner not in RUNNERS:
         raise BeamSettingsError(f"unknown Beam runner {settings.runner!r}; choose from {RUNNERS}")
     if settings.runner == "direct":
-        args = configs.beam_args()
+        args = paths.beam_args()
     elif settings.runner == "dataflow":
         _require(
             settings,

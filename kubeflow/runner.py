@@ -37,7 +37,7 @@ from components import names
 from components.example_gen.component import span_range
 from configs import input_config
 from kubeflow import beam
-from pipeline import cli_errors, configs, options
+from pipeline import cli_errors, options, paths
 from pipeline.pipeline import create_pipeline
 
 # Where the Dockerfile puts the project; every path the containers read is under it.
@@ -46,12 +46,12 @@ DATA_DIR_PARAMETER = "data_dir"
 # Span data (compiled with --span): the span a run holds out, as TFX's RangeConfig in JSON
 # (ExampleGen's range_config); `kubeflow.submit --span N|latest` writes it.
 SPAN_PARAMETER = "range_config"
-DEFAULT_OUTPUT = os.path.join(configs.REPO_ROOT, "kubeflow", "build", "{pipeline_name}.json")
+DEFAULT_OUTPUT = os.path.join(paths.REPO_ROOT, "kubeflow", "build", "{pipeline_name}.json")
 
 
 def image_path(local_path: str) -> str:
     """The path inside the image of a file of this repository."""
-    relative = os.path.relpath(local_path, configs.REPO_ROOT)
+    relative = os.path.relpath(local_path, paths.REPO_ROOT)
     return posixpath.join(IMAGE_PROJECT_DIR, *relative.split(os.sep))
 
 
@@ -70,7 +70,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument(
         "--data-dir",
-        default=env("RECS_DATA_DIR", image_path(configs.DATA_DIR)),
+        default=env("RECS_DATA_DIR", image_path(paths.DATA_DIR)),
         help="default of the data_dir run parameter: MovieLens files, e.g. "
         "gs://BUCKET/movielens/ml-1m (default: the data embedded in the image)",
     )
@@ -183,7 +183,7 @@ def build(args: argparse.Namespace) -> tfx_pipeline.Pipeline:
         or posixpath.join(args.pipeline_root, names.PUSHED_MODELS_DIR),
         # The image's copy; its path changes with its content only if the image tag does,
         # so tag images by commit (see kubeflow/README.md).
-        schema_dir=image_path(configs.SCHEMA_DIR),
+        schema_dir=image_path(paths.SCHEMA_DIR),
         beam_pipeline_args=beam.pipeline_args(beam_settings(args)),
         enable_cache=not args.no_cache,
     )

@@ -27,7 +27,7 @@ import tempfile
 import yaml
 
 from kubeflow.runner import DATA_DIR_PARAMETER, DEFAULT_OUTPUT, SPAN_PARAMETER, span_value
-from pipeline import cli_errors, configs
+from pipeline import cli_errors, paths
 from pipeline.options import LATEST_SPAN
 
 
@@ -176,7 +176,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         target.add_argument(
             "--package",
             default=env(
-                "RECS_PIPELINE_FILE", DEFAULT_OUTPUT.format(pipeline_name=configs.PIPELINE_NAME)
+                "RECS_PIPELINE_FILE", DEFAULT_OUTPUT.format(pipeline_name=paths.PIPELINE_NAME)
             ),
             help="the compiled PipelineJob JSON (default: kubeflow/build/movie-recs.json)",
         )

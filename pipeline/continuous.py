@@ -14,7 +14,7 @@ import os
 from ml_metadata.proto import metadata_store_pb2
 
 from components.data_formats import spans
-from pipeline import configs, metadata
+from pipeline import metadata, paths
 from pipeline.options import LATEST_SPAN, NEXT_SPAN
 
 # The first span a run can hold out: span 1 has nothing before it to train on.
@@ -28,7 +28,7 @@ class NothingToRun(Exception):
 
 def evaluated_spans(output_dir: str, pipeline_name: str) -> set[int]:
     """The spans whose examples a finished Evaluator execution of this pipeline read."""
-    if not os.path.isfile(configs.metadata_path(output_dir)):
+    if not os.path.isfile(paths.metadata_path(output_dir)):
         return set()
     store = metadata.store(output_dir)
     context = store.get_context_by_type_and_name("pipeline", pipeline_name)

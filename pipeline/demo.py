@@ -33,11 +33,11 @@ from components.export.layout import (
 )
 from components.transform import ids
 from configs import features as raw
-from pipeline import cli_errors, configs, model_files, recommend
+from pipeline import cli_errors, model_files, paths, recommend
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
-DEMO_DIR = os.path.join(configs.REPO_ROOT, "demo")
+DEMO_DIR = os.path.join(paths.REPO_ROOT, "demo")
 NODE_MODULES = os.path.join(DEMO_DIR, "node_modules")
 # What the page loads from node_modules: the ES module, its one bare import, the WASM.
 RUNTIME_FILES = (
@@ -294,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
         "--model",
-        default=configs.OUTPUT_DIR,
+        default=paths.OUTPUT_DIR,
         help="a .tflite file, a pushed model folder or an output folder (default: outputs/)",
     )
     parser.add_argument("--port", type=_port, default=DEFAULT_PORT, help="0 picks a free port")

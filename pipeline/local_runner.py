@@ -57,10 +57,10 @@ from components.validation.anomalies_gate import DataAnomaliesError
 from configs import input_config
 from pipeline import (
     cli_errors,
-    configs,
     continuous,
     metadata,
     options,
+    paths,
     preflight,
 )
 from pipeline.lineage import liveness
@@ -82,8 +82,8 @@ RUN_ERRORS = (movielens.DataError, DataAnomaliesError, OSError)
 def parse_args(argv: list[str]) -> argparse.Namespace:
     env = os.environ.get
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--data-dir", default=env("RECS_DATA_DIR", configs.DATA_DIR))
-    parser.add_argument("--output-dir", default=env("RECS_OUTPUT_DIR", configs.OUTPUT_DIR))
+    parser.add_argument("--data-dir", default=env("RECS_DATA_DIR", paths.DATA_DIR))
+    parser.add_argument("--output-dir", default=env("RECS_OUTPUT_DIR", paths.OUTPUT_DIR))
     options.add_arguments(parser)
     parser.add_argument("--beam-workers", type=int, default=0, help="0: one per CPU")
     parser.add_argument(
@@ -136,15 +136,15 @@ def build(args: argparse.Namespace, announce: Callable[[str], None] = print):
     output_dir = os.path.abspath(args.output_dir)
     return create_pipeline(
         pipeline_name=args.pipeline_name,
-        pipeline_root=configs.pipeline_root(output_dir),
+        pipeline_root=paths.pipeline_root(output_dir),
         data_dir=os.path.abspath(args.data_dir),
         settings=settings,
-        push_destination=configs.push_destination(output_dir),
-        schema_dir=configs.staged_schema_dir(output_dir),
+        push_destination=paths.push_destination(output_dir),
+        schema_dir=paths.staged_schema_dir(output_dir),
         metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
-            configs.metadata_path(output_dir)
+            paths.metadata_path(output_dir)
         ),
-        beam_pipeline_args=configs.beam_args(args.beam_workers, args.beam_arg),
+        beam_pipeline_args=paths.beam_args(args.beam_workers, args.beam_arg),
         enable_cache=not args.no_cache,
         until=args.until,
         range_config=range_config,
@@ -196,7 +196,7 @@ def _mark_abandoned(output_dir: str, say: Callable[[str], None]) -> None:
     """Marks the unfinished executions of runs whose process died (one line per run). A
     store that cannot be updated now is no reason to refuse the run: it is said, and the
     next run tries again."""
-    if not os.path.exists(configs.metadata_path(output_dir)):
+    if not os.path.exists(paths.metadata_path(output_dir)):
         return
     try:
         marked = liveness.mark_abandoned(metadata.store(output_dir))
@@ -303,7 +303,7 @@ def _print_pushed(output_dir: str) -> None:
         f"Try: python -m pipeline.recommend --model {output_dir} --history {sample[0]},{sample[1]}"
     )
     print(f"Provenance: python -m pipeline.lineage --output-dir {output_dir} model")
-    args = "" if os.path.abspath(output_dir) == configs.OUTPUT_DIR else f"--model {output_dir}"
+    args = "" if os.path.abspath(output_dir) == paths.OUTPUT_DIR else f"--model {output_dir}"
     print("Try it in a browser: make demo" + (f' DEMO_ARGS="{args}"' if args else ""))
 
 

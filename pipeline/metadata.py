@@ -6,12 +6,12 @@ from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 from tfx import v1 as tfx
 
-from pipeline import configs
+from pipeline import paths
 
 
 def store(output_dir: str) -> metadata_store.MetadataStore:
     config = tfx.orchestration.metadata.sqlite_metadata_connection_config(
-        configs.metadata_path(output_dir)
+        paths.metadata_path(output_dir)
     )
     return metadata_store.MetadataStore(config)
 

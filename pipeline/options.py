@@ -19,7 +19,7 @@ from components.example_gen import timelines
 from components.example_gen.executor import IngestSettings
 from components.model.hparams import HParams
 from configs import input_config
-from pipeline import configs
+from pipeline import paths
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,10 +61,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     env = os.environ.get
     parser.add_argument(
         "--config",
-        default=env("RECS_CONFIG", configs.INPUT_CONFIG),
+        default=env("RECS_CONFIG", paths.INPUT_CONFIG),
         help="input config .pbtxt (a path, or a name in configs/)",
     )
-    parser.add_argument("--pipeline-name", default=env("RECS_PIPELINE_NAME", configs.PIPELINE_NAME))
+    parser.add_argument("--pipeline-name", default=env("RECS_PIPELINE_NAME", paths.PIPELINE_NAME))
     parser.add_argument(
         "--split",
         default=env("RECS_SPLIT"),

@@ -18,7 +18,7 @@ from components.model import trainer_executor
 from components.pusher.component import TFLitePusher
 from components.validation.anomalies_gate import AnomaliesGate
 from configs import input_config
-from pipeline import configs
+from pipeline import paths
 from pipeline.options import PipelineSettings
 
 
@@ -29,7 +29,7 @@ def create_pipeline(
     data_dir: str | tfx.dsl.experimental.RuntimeParameter,
     settings: PipelineSettings,
     push_destination: str,
-    schema_dir: str = configs.SCHEMA_DIR,
+    schema_dir: str = paths.SCHEMA_DIR,
     metadata_connection_config=None,
     beam_pipeline_args: list[str] | None = None,
     enable_cache: bool = True,
@@ -59,7 +59,7 @@ def create_pipeline(
     transform = tfx.components.Transform(
         examples=example_gen.outputs["examples"],
         schema=schema_gen.outputs["schema"],
-        preprocessing_fn=configs.PREPROCESSING_FN,
+        preprocessing_fn=paths.PREPROCESSING_FN,
         custom_config={names.INPUT_CONFIG_KEY: input_config_text},
         # StatisticsGen already describes the raw data; Transform's own statistics would
         # double its run time on ML-1M.
@@ -73,7 +73,7 @@ def create_pipeline(
         model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
     ).with_id("latest_blessed_model_resolver")
     trainer = tfx.components.Trainer(
-        run_fn=configs.RUN_FN,
+        run_fn=paths.RUN_FN,
         examples=transform.outputs["transformed_examples"],
         transform_graph=transform.outputs["transform_graph"],
         schema=schema_gen.outputs["schema"],
@@ -153,5 +153,5 @@ def create_pipeline(
         components=components,
         enable_cache=enable_cache,
         metadata_connection_config=metadata_connection_config,
-        beam_pipeline_args=beam_pipeline_args or configs.beam_args(),
+        beam_pipeline_args=beam_pipeline_args or paths.beam_args(),
     )

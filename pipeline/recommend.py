@@ -33,7 +33,7 @@ from components.export.layout import (
 )
 from components.transform import ids
 from configs import features as raw
-from pipeline import cli_errors, configs, model_files
+from pipeline import cli_errors, model_files, paths
 
 
 class RecommendError(ValueError):
@@ -178,7 +178,7 @@ def print_text(recommender: Recommender, result: dict) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--model", default=configs.OUTPUT_DIR)
+    parser.add_argument("--model", default=paths.OUTPUT_DIR)
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--history", help="comma-separated movie ids, oldest first")
     source.add_argument("--histories", help="file with one history per line")

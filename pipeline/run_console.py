@@ -303,13 +303,13 @@ def _test_figures(output_dir: str, run_id: str) -> str:
 
 def _pushed(output_dir: str, run_id: str) -> str:
     from components.export.layout import MODEL_FILE
-    from pipeline import configs
+    from pipeline import paths
 
     path = os.path.join(_uri(output_dir, run_id, "TFLitePusher", "pushed_model"), MODEL_FILE)
     if not os.path.exists(path):
         return "nothing pushed"
     size = os.path.getsize(path) / 2**20
-    return f"{size:.2f} MiB pushed to {configs.push_destination(output_dir)}"
+    return f"{size:.2f} MiB pushed to {paths.push_destination(output_dir)}"
 
 
 _FIGURES: dict[str, Callable[[str, str], str]] = {

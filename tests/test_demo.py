@@ -29,13 +29,13 @@ from components.export.layout import (
 )
 from components.transform import ids
 from configs import features as raw
-from pipeline import cli_errors, configs, demo, recommend
+from pipeline import cli_errors, demo, paths, recommend
 from tests.browser import READY, launch, missing_reason
 
 pytestmark = pytest.mark.slow
 
 PAGE_TIMEOUT_MS = 30_000
-SCREENSHOT = os.path.join(configs.REPO_ROOT, "docs", "demo.png")
+SCREENSHOT = os.path.join(paths.REPO_ROOT, "docs", "demo.png")
 UNKNOWN_MOVIE = 999_999
 
 

@@ -31,7 +31,7 @@ from ml_metadata.proto import metadata_store_pb2
 from components.data_formats import limits, movielens, synthetic
 from components.data_formats.movielens import UTF8_BOM
 from components.example_gen.ingest_record import KEPT_REPORTS
-from pipeline import cli_errors, configs, lineage, local_runner
+from pipeline import cli_errors, lineage, local_runner, paths
 from tests import pipeline_runs
 from tests.pipeline_runs import EXAMPLE_GEN, IN_MEMORY
 
@@ -41,7 +41,7 @@ pytestmark = pytest.mark.slow
 SPEC = synthetic.SyntheticSpec(num_users=100, num_movies=120, mean_ratings_per_user=15, seed=5)
 SMALL = synthetic.SyntheticSpec(num_users=30, num_movies=60, mean_ratings_per_user=10, seed=3)
 UNTIL_INGEST = ("--until", EXAMPLE_GEN, IN_MEMORY)
-ENV = {**os.environ, "PYTHONPATH": configs.REPO_ROOT, "TF_USE_LEGACY_KERAS": "1"}
+ENV = {**os.environ, "PYTHONPATH": paths.REPO_ROOT, "TF_USE_LEGACY_KERAS": "1"}
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -370,7 +370,7 @@ def test_schema_domains_are_the_ingest_limits():
     from components.transform import ids
 
     schema = text_format.Parse(
-        (Path(configs.SCHEMA_DIR) / "schema.pbtxt").read_text(), schema_pb2.Schema()
+        (Path(paths.SCHEMA_DIR) / "schema.pbtxt").read_text(), schema_pb2.Schema()
     )
     domains = {f.name: (f.int_domain.min, f.int_domain.max) for f in schema.feature}
     id_features = [f.name for f in schema.feature if f.name.endswith(("_id", "_ids"))]
@@ -444,7 +444,7 @@ def damaged_killed_rerun(tmp_path_factory) -> KilledAndRerun:
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    metadata = configs.metadata_path(str(output))
+    metadata = paths.metadata_path(str(output))
     deadline = time.monotonic() + 300
     try:
         while not _trainer_running(metadata):

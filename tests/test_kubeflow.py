@@ -19,7 +19,7 @@ import sys
 import pytest
 
 from kubeflow import runner, submit
-from pipeline import configs, local_runner
+from pipeline import local_runner, paths
 
 IMAGE = "europe-docker.pkg.dev/demo-project/recs/movie-recs:golden"
 ROOT = "gs://demo-bucket/movie-recs"
@@ -68,7 +68,7 @@ def normalized(job: dict) -> dict:
 
 def test_dag_has_every_component_with_the_local_dependencies(job, tmp_path):
     local = local_runner.build(
-        local_runner.parse_args(["--data-dir", configs.DATA_DIR, "--output-dir", str(tmp_path)])
+        local_runner.parse_args(["--data-dir", paths.DATA_DIR, "--output-dir", str(tmp_path)])
     )
     compiled = tasks(job)
     # The V2 compiler splits the latest-blessed-model resolver into two resolver tasks.
@@ -113,13 +113,13 @@ def test_module_code_is_referenced_by_dotted_path_and_no_wheel_is_built(tmp_path
     parameters = {
         name: task.get("inputs", {}).get("parameters", {}) for name, task in tasks(job).items()
     }
-    assert parameters["Trainer"]["run_fn"]["runtimeValue"]["constant"] == configs.RUN_FN
+    assert parameters["Trainer"]["run_fn"]["runtimeValue"]["constant"] == paths.RUN_FN
     assert (
         parameters["Transform"]["preprocessing_fn"]["runtimeValue"]["constant"]
-        == configs.PREPROCESSING_FN
+        == paths.PREPROCESSING_FN
     )
     assert "module_file" not in json.dumps(job)
-    assert configs.REPO_ROOT not in json.dumps(job)  # no path of the compiling machine
+    assert paths.REPO_ROOT not in json.dumps(job)  # no path of the compiling machine
 
 
 def test_data_dir_is_a_run_parameter_with_a_default(job, tmp_path):
@@ -197,7 +197,7 @@ def test_config_hparams_and_paths_are_compiled_in(tmp_path):
     trainer = json.loads(
         tasks(job)["Trainer"]["inputs"]["parameters"]["custom_config"]["runtimeValue"]["constant"]
     )
-    with open(os.path.join(configs.REPO_ROOT, "configs", "bow_id.pbtxt")) as handle:
+    with open(os.path.join(paths.REPO_ROOT, "configs", "bow_id.pbtxt")) as handle:
         assert trainer["input_config"] == handle.read()
     assert trainer["hparams"]["epochs"] == 7
     schema = tasks(job)["ImportSchemaGen"]["inputs"]["parameters"]["schema_file"]
@@ -295,7 +295,7 @@ def test_tfx_cli_compiles_for_vertex(tmp_path):
         **os.environ,
         # The TFX CLI finds kfp with the `pip` on PATH: the project's virtualenv.
         "PATH": venv_bin + os.pathsep + os.environ.get("PATH", ""),
-        "PYTHONPATH": configs.REPO_ROOT,
+        "PYTHONPATH": paths.REPO_ROOT,
         "HOME": str(tmp_path),  # the CLI keeps its own state under $HOME
         "RECS_PIPELINE_ROOT": ROOT,
         "RECS_IMAGE": IMAGE,
@@ -305,7 +305,7 @@ def test_tfx_cli_compiles_for_vertex(tmp_path):
         [
             os.path.join(venv_bin, "tfx"),
             *("pipeline", "compile", "--engine", "vertex"),
-            *("--pipeline_path", os.path.join(configs.REPO_ROOT, "kubeflow", "runner.py")),
+            *("--pipeline_path", os.path.join(paths.REPO_ROOT, "kubeflow", "runner.py")),
         ],
         env=env,
         capture_output=True,
@@ -322,7 +322,7 @@ def test_tfx_cli_compiles_for_vertex(tmp_path):
 
 def dockerfile() -> list[tuple[str, str]]:
     """(instruction, arguments) pairs, continuation lines joined, comments dropped."""
-    with open(os.path.join(configs.REPO_ROOT, "kubeflow", "Dockerfile")) as handle:
+    with open(os.path.join(paths.REPO_ROOT, "kubeflow", "Dockerfile")) as handle:
         text = re.sub(r"\\\n", " ", handle.read())
     lines = [line.strip() for line in text.splitlines()]
     return [tuple(line.split(None, 1)) for line in lines if line and not line.startswith("#")]
@@ -330,7 +330,7 @@ def dockerfile() -> list[tuple[str, str]]:
 
 def test_dockerfile_matches_the_pinned_stack_and_the_compiled_paths(job):
     instructions = dockerfile()
-    with open(os.path.join(configs.REPO_ROOT, "requirements-runtime.lock")) as handle:
+    with open(os.path.join(paths.REPO_ROOT, "requirements-runtime.lock")) as handle:
         tfx_pin = re.search(r"^tfx==(\S+) ", handle.read(), re.M).group(1)
     assert instructions[0] == ("FROM", f"tensorflow/tfx:{tfx_pin}")
     assert ("WORKDIR", runner.IMAGE_PROJECT_DIR) in instructions
@@ -340,7 +340,7 @@ def test_dockerfile_matches_the_pinned_stack_and_the_compiled_paths(job):
 
     copied = [args.split()[0].rstrip("/") for i, args in instructions if i == "COPY"]
     for source in copied:
-        assert os.path.exists(os.path.join(configs.REPO_ROOT, source)), source
+        assert os.path.exists(os.path.join(paths.REPO_ROOT, source)), source
     # Every project module an executor or metric names is in a copied package.
     project_module = r"(?<![\w.])(components|configs|pipeline|kubeflow)\.[a-z_.]+"
     named = re.findall(project_module, json.dumps(job))
@@ -349,10 +349,10 @@ def test_dockerfile_matches_the_pinned_stack_and_the_compiled_paths(job):
     for path in ("/pipeline/schema/schema.pbtxt", "/pipeline/data/ml-latest-small"):
         relative = os.path.relpath(path, runner.IMAGE_PROJECT_DIR)
         assert relative.split("/")[0] in copied and os.path.exists(
-            os.path.join(configs.REPO_ROOT, relative)
+            os.path.join(paths.REPO_ROOT, relative)
         )
         assert path in json.dumps(job)
-    with open(os.path.join(configs.REPO_ROOT, ".dockerignore")) as handle:
+    with open(os.path.join(paths.REPO_ROOT, ".dockerignore")) as handle:
         ignored = {line.strip() for line in handle if line.strip() and not line.startswith("#")}
     assert "data/movielens" in ignored and not ignored & set(copied)
 
@@ -403,7 +403,7 @@ def test_every_custom_artifact_type_is_in_the_image_and_importable_by_its_title(
     # checkout) and a working directory outside it.
     env_args = " ".join(args for instruction, args in instructions if instruction == "ENV")
     image_env = dict(pair.split("=", 1) for pair in env_args.split())
-    pythonpath = image_env["PYTHONPATH"].replace(runner.IMAGE_PROJECT_DIR, configs.REPO_ROOT)
+    pythonpath = image_env["PYTHONPATH"].replace(runner.IMAGE_PROJECT_DIR, paths.REPO_ROOT)
     script = (
         "import json, sys, inspect\n"
         "from tfx.utils import import_utils\n"
@@ -425,7 +425,7 @@ def test_every_custom_artifact_type_is_in_the_image_and_importable_by_its_title(
     found = json.loads(result.stdout.strip().splitlines()[-1])
     for title, (type_name, source) in found.items():
         assert type_name == title
-        relative = os.path.relpath(source, configs.REPO_ROOT)
+        relative = os.path.relpath(source, paths.REPO_ROOT)
         assert relative.split(os.sep)[0] in copied, f"{title} is defined in {relative}"
 
 

@@ -14,7 +14,7 @@ import sys
 import pytest
 
 from kubeflow import local_run, runner
-from pipeline import configs
+from pipeline import paths
 from tests import pipeline_runs
 
 IMAGE = "europe-docker.pkg.dev/demo-project/recs/movie-recs:local"
@@ -87,14 +87,14 @@ def test_image_and_cloud_paths_become_local_and_python_is_this_interpreter(packa
     root = str(tmp_path / "root")
     run = local_run.prepare(["--package", package, "--pipeline-root", root])
     # The compiled data_dir default is the image's copy of the embedded data.
-    assert run.parameters["data_dir"] == configs.DATA_DIR
+    assert run.parameters["data_dir"] == paths.DATA_DIR
     assert run.input_parameters("ImportSchemaGen")["schema_file"] == os.path.join(
-        configs.SCHEMA_DIR, "schema.pbtxt"
+        paths.SCHEMA_DIR, "schema.pbtxt"
     )
     # Pushes compiled for gs://... land under the local pipeline root.
     pusher = run.input_parameters("TFLitePusher")
     assert pusher["push_destination"] == os.path.join(root, "serving_models")
-    assert pusher["data_dir"] == configs.DATA_DIR
+    assert pusher["data_dir"] == paths.DATA_DIR
     assert isinstance(pusher["parity_examples"], float)  # integers are compiled as doubles
 
     container = run.job.executor("Trainer")["container"]
@@ -105,7 +105,7 @@ def test_image_and_cloud_paths_become_local_and_python_is_this_interpreter(packa
     }
     assert "--json_serialized_inputs_spec_args" in command
     # The image's environment, /pipeline being this checkout.
-    assert run.environment["PYTHONPATH"] == configs.REPO_ROOT
+    assert run.environment["PYTHONPATH"] == paths.REPO_ROOT
     assert run.environment["TF_USE_LEGACY_KERAS"] == "1"
 
     other = local_run.prepare(
@@ -212,7 +212,7 @@ def test_importer_and_latest_artifact_resolver_across_runs(tmp_path, capsys):
     from tfx.orchestration import pipeline as tfx_pipeline
 
     schema = tfx.dsl.Importer(
-        source_uri=runner.image_path(configs.SCHEMA_DIR),
+        source_uri=runner.image_path(paths.SCHEMA_DIR),
         artifact_type=tfx.types.standard_artifacts.Schema,
         reimport=False,
     ).with_id("schema_importer")
@@ -236,7 +236,7 @@ def test_importer_and_latest_artifact_resolver_across_runs(tmp_path, capsys):
         argv = ["--package", package, "--pipeline-root", root, "--run-id", run_id]
         assert local_run.main(argv) == 0, capsys.readouterr()
     imported = only(registry(root), task="schema_importer")  # reimport=False: one record
-    assert imported["uri"] == configs.SCHEMA_DIR and imported["run"] == "one"
+    assert imported["uri"] == paths.SCHEMA_DIR and imported["run"] == "one"
     # The resolver runs first (no dependency): nothing in run one, run one's schema in two.
     first = task_file(root, "one", "latest_schema_resolver", "executor_output.json")
     assert first == {"artifacts": {"schema": {"artifacts": []}}}

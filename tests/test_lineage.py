@@ -21,7 +21,7 @@ from ml_metadata.proto import metadata_store_pb2
 
 from components.data_formats import synthetic
 from components.example_gen.ingest_record import INPUT_ROLES, REPORT_FILE
-from pipeline import configs
+from pipeline import paths
 from pipeline.lineage import cli
 from tests import pipeline_runs
 
@@ -99,7 +99,7 @@ class TwoRuns:
 
     @property
     def metadata(self) -> str:
-        return configs.metadata_path(self.output_dir)
+        return paths.metadata_path(self.output_dir)
 
     def sha256(self, role: str) -> str:
         with open(os.path.join(self.data_dir, DATA_FILES[role]), "rb") as handle:
@@ -245,7 +245,7 @@ def test_pushed_model_traces_back_to_the_input_file_checksums(two_runs, capsys):
         if node not in (examples, schema, f"a{baseline}"):
             assert examples in ancestors(node), node
     assert f"e{steps['MovieLensExampleGen']['execution_id']}" in ancestors(examples)
-    with open(os.path.join(configs.SCHEMA_DIR, "schema.pbtxt"), "rb") as handle:
+    with open(os.path.join(paths.SCHEMA_DIR, "schema.pbtxt"), "rb") as handle:
         schema_sha256 = hashlib.sha256(handle.read()).hexdigest()
     assert steps["ImportSchemaGen"]["details"]["sha256"] == schema_sha256
 
@@ -300,7 +300,7 @@ def test_model_details_cover_every_component(two_runs, capsys):
 
     pusher = steps["TFLitePusher"]["details"]
     version = os.path.basename(pusher["path"])
-    assert pusher["path"] == os.path.join(configs.push_destination(two_runs.output_dir), version)
+    assert pusher["path"] == os.path.join(paths.push_destination(two_runs.output_dir), version)
     assert pusher["files"]["model.tflite"] == pusher["tflite_bytes"] > 0
     with open(os.path.join(pusher["path"], "model.tflite"), "rb") as handle:
         assert pusher["tflite_sha256"] == hashlib.sha256(handle.read()).hexdigest()
@@ -493,7 +493,7 @@ def test_a_run_still_in_progress_is_shown_and_refused(two_runs, capsys, tmp_path
 
 
 def test_runs_as_a_module_with_errors_on_stderr(two_runs, tmp_path):
-    env = {**os.environ, "PYTHONPATH": configs.REPO_ROOT}
+    env = {**os.environ, "PYTHONPATH": paths.REPO_ROOT}
     command = [sys.executable, "-m", "pipeline.lineage"]
     listed = subprocess.run(
         [*command, "--output-dir", two_runs.output_dir, "runs"],

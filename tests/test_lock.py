@@ -14,11 +14,11 @@ import sys
 import pytest
 import tomli
 
-from pipeline import configs
+from pipeline import paths
 
-LOCK = os.path.join(configs.REPO_ROOT, "requirements.lock")
-RUNTIME_LOCK = os.path.join(configs.REPO_ROOT, "requirements-runtime.lock")
-PYPROJECT = os.path.join(configs.REPO_ROOT, "pyproject.toml")
+LOCK = os.path.join(paths.REPO_ROOT, "requirements.lock")
+RUNTIME_LOCK = os.path.join(paths.REPO_ROOT, "requirements-runtime.lock")
+PYPROJECT = os.path.join(paths.REPO_ROOT, "pyproject.toml")
 PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)")
 
 
@@ -98,7 +98,7 @@ def test_make_lock_reproduces_both_locks(tmp_path):
     if not registry_reachable():
         pytest.skip("pypi.org cannot be reached: `make lock` needs the package index")
     for name in ("Makefile", "pyproject.toml", "requirements.lock", "requirements-runtime.lock"):
-        shutil.copy(os.path.join(configs.REPO_ROOT, name), tmp_path / name)
+        shutil.copy(os.path.join(paths.REPO_ROOT, name), tmp_path / name)
     completed = subprocess.run(
         ["make", "--no-print-directory", "lock", f"PYTHON={sys.executable}"],
         cwd=tmp_path,
@@ -108,5 +108,5 @@ def test_make_lock_reproduces_both_locks(tmp_path):
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     for name in ("requirements.lock", "requirements-runtime.lock"):
-        with open(os.path.join(configs.REPO_ROOT, name)) as ours:
+        with open(os.path.join(paths.REPO_ROOT, name)) as ours:
             assert (tmp_path / name).read_text() == ours.read(), f"`make lock` changes {name}"

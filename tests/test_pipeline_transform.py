@@ -158,8 +158,8 @@ def test_schema_in_repo_lists_exactly_the_raw_features():
     from google.protobuf import text_format
     from tensorflow_metadata.proto.v0 import schema_pb2
 
-    from pipeline import configs
+    from pipeline import paths
 
-    with open(os.path.join(configs.SCHEMA_DIR, "schema.pbtxt")) as handle:
+    with open(os.path.join(paths.SCHEMA_DIR, "schema.pbtxt")) as handle:
         schema = text_format.Parse(handle.read(), schema_pb2.Schema())
     assert {f.name for f in schema.feature} == set(raw.RAW_FEATURES)

@@ -11,14 +11,14 @@ from ai_edge_litert.interpreter import Interpreter
 
 from components.export.layout import MODEL_FILE, QUANTIZED_FILE, SIDECAR_FILE
 from movie_recs import EvaluationReport
-from pipeline import configs, recommend
+from pipeline import paths, recommend
 from tests import pipeline_runs
 
 pytestmark = pytest.mark.slow
 
 
 def _versions(output_dir: str) -> list[str]:
-    folder = configs.push_destination(output_dir)
+    folder = paths.push_destination(output_dir)
     return sorted(os.listdir(folder), key=int) if os.path.isdir(folder) else []
 
 
@@ -26,7 +26,7 @@ def _versions(output_dir: str) -> list[str]:
 def pushed(pipeline_run):
     versions = _versions(pipeline_run.output_dir)
     assert versions, "the good model was not pushed"
-    folder = os.path.join(configs.push_destination(pipeline_run.output_dir), versions[-1])
+    folder = os.path.join(paths.push_destination(pipeline_run.output_dir), versions[-1])
     with open(os.path.join(folder, SIDECAR_FILE), encoding="utf-8") as handle:
         return folder, json.load(handle)
 

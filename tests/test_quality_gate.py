@@ -24,7 +24,7 @@ from components.evaluation import quality, ranking
 from components.evaluation import report as quality_report
 from components.evaluation.examples import read_split
 from configs import features as raw
-from pipeline import configs, local_runner
+from pipeline import local_runner, paths
 from tests import pipeline_runs
 
 pytestmark = pytest.mark.slow
@@ -93,7 +93,7 @@ def test_the_report_equals_what_the_pushed_model_gives_through_recommend(default
         capture_output=True,
         text=True,
         check=True,
-        cwd=configs.REPO_ROOT,
+        cwd=paths.REPO_ROOT,
     )
     results = [json.loads(line) for line in completed.stdout.splitlines()]
     assert len(results) == len(histories) == SPEC.num_users
@@ -149,7 +149,7 @@ def test_the_baselines_equal_a_plain_recomputation(default_run):
 
 def test_a_crippled_candidate_loses_to_markov_and_is_neither_blessed_nor_pushed(default_run, capfd):
     data_dir, output_dir, _ = default_run
-    pushed_before = sorted(os.listdir(configs.push_destination(output_dir)))
+    pushed_before = sorted(os.listdir(paths.push_destination(output_dir)))
     # No learning at all; a loose regression rule, so that only the Markov rule can fail.
     crippled = ["--hparam", "epochs=1", "--hparam", "learning_rate=0", "--max-regression", "1"]
     code = local_runner.main(
@@ -182,7 +182,7 @@ def test_a_crippled_candidate_loses_to_markov_and_is_neither_blessed_nor_pushed(
     assert list(verdicts.values()) == [True, True, False], gate
     markov_rule = gate["rules"][2]
     assert markov_rule["value"] < 0 and markov_rule["markov"] > 0
-    assert sorted(os.listdir(configs.push_destination(output_dir))) == pushed_before
+    assert sorted(os.listdir(paths.push_destination(output_dir))) == pushed_before
     # The report compares it with the latest blessed model, the first run's.
     content = quality_report.read(
         pipeline_runs.latest_artifact(output_dir, "movie_recs.EvaluationReport").uri

@@ -4,10 +4,10 @@ import os
 
 import pytest
 
-from pipeline import configs
+from pipeline import paths
 from tests import pipeline_runs
 
-ML_1M = os.path.join(configs.REPO_ROOT, "..", "shared", "data", "movielens", "ml-1m")
+ML_1M = os.path.join(paths.REPO_ROOT, "..", "shared", "data", "movielens", "ml-1m")
 
 pytestmark = [
     pytest.mark.slow,

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from components.data_formats import synthetic
-from pipeline import configs, local_runner, options
+from pipeline import local_runner, options, paths
 from pipeline.lineage import store as lineage_store
 from tests.pipeline_runs import EXAMPLE_GEN, IN_MEMORY, ingest_report
 
@@ -22,7 +22,7 @@ def _tfx(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
         capture_output=True,
         text=True,
         timeout=600,
-        cwd=configs.REPO_ROOT,
+        cwd=paths.REPO_ROOT,
     )
 
 
@@ -40,14 +40,14 @@ def test_tfx_cli_creates_and_runs_the_local_pipeline_with_recs_args(tmp_path):
         # Flags the CLI cannot pass: stop after ingestion, random split with its seed.
         "RECS_ARGS": f"--until {EXAMPLE_GEN} --split random --seed 7 {IN_MEMORY}",
     }
-    runner = os.path.join(configs.REPO_ROOT, "pipeline", "local_runner.py")
+    runner = os.path.join(paths.REPO_ROOT, "pipeline", "local_runner.py")
     created = _tfx(env, "pipeline", "create", "--engine", "local", "--pipeline_path", runner)
     assert created.returncode == 0, created.stderr[-3000:]
-    assert not os.path.exists(configs.metadata_path(str(output_dir)))  # create only compiles
+    assert not os.path.exists(paths.metadata_path(str(output_dir)))  # create only compiles
 
     ran = _tfx(env, "run", "create", "--engine", "local", "--pipeline_name", "cli-test")
     assert ran.returncode == 0, ran.stderr[-3000:]
-    snapshot = lineage_store.load(configs.metadata_path(str(output_dir)))
+    snapshot = lineage_store.load(paths.metadata_path(str(output_dir)))
     (run,) = snapshot.runs
     assert run.pipeline == "cli-test"
     # --until reached the runner through RECS_ARGS: ingestion ran, nothing after it.

@@ -9,7 +9,7 @@ import os
 import sys
 from typing import Any
 
-from pipeline import cli_errors, configs
+from pipeline import cli_errors, paths
 from pipeline.lineage import diff, graph, model, render, runs, store
 
 FORMATS = ("text", "json", "dot", "svg", "png")
@@ -87,8 +87,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args.format = getattr(args, "format", "text")
     args.out = getattr(args, "out", None)
     args.debug = getattr(args, "debug", False)
-    output_dir = getattr(args, "output_dir", os.environ.get("RECS_OUTPUT_DIR", configs.OUTPUT_DIR))
-    args.metadata = getattr(args, "metadata", None) or configs.metadata_path(output_dir)
+    output_dir = getattr(args, "output_dir", os.environ.get("RECS_OUTPUT_DIR", paths.OUTPUT_DIR))
+    args.metadata = getattr(args, "metadata", None) or paths.metadata_path(output_dir)
     return args
 
 
