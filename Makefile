@@ -36,7 +36,7 @@ test: venv
 
 # The in-browser demo of the pushed model, e.g. make demo DEMO_ARGS="--model outputs --port 8765"
 demo: venv demo-runtime
-	$(PY) -m pipeline.demo $(DEMO_ARGS)
+	$(PY) -m commands.demo $(DEMO_ARGS)
 
 # LiteRT.js (WASM runtime of the demo page) from demo/package-lock.json, exact versions.
 DEMO_RUNTIME := demo/node_modules/.installed-from-lock
@@ -56,7 +56,7 @@ browser:
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium; }
 	@[ -x $(CHROMIUM) ] || { echo "$(CHROMIUM) is missing after the install"; exit 1; }
 
-# Continuous training on span data (span-0001/, span-0002/, ...; see `pipeline.data
+# Continuous training on span data (span-0001/, span-0002/, ...; see `commands.data
 # split-spans`): one run per span not yet evaluated, oldest first, each warm-starting from
 # the previous run's blessed model, e.g.
 # make continuous SPANS=outputs/ml-1m-spans RUN_ARGS="--output-dir outputs/continuous"
@@ -86,7 +86,7 @@ lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-# Optional: Graphviz's `dot`, which renders `python -m pipeline.lineage ... --format svg|png`
+# Optional: Graphviz's `dot`, which renders `python -m commands.lineage ... --format svg|png`
 # (not part of `make test`: the lineage tests render an image only when `dot` is present).
 graphviz:
 	@command -v dot >/dev/null || { \

@@ -2,7 +2,7 @@
 
     python -m benchmarks.bench_demo [--model outputs] [--calls 3000] [--warmup 300]
 
-The demo server (pipeline.demo) serves the model to the system Chromium (headless, driven by
+The demo server (commands.demo) serves the model to the system Chromium (headless, driven by
 Playwright); the page times ``--calls`` calls of ``recommend_unseen`` on one history after
 ``--warmup`` calls, each with performance.now() (5 us ticks: the page is cross-origin
 isolated): "call" is what a click costs (tensors in, arrays out, tensors freed), "run" the
@@ -24,7 +24,9 @@ import time
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
+from commands import demo
 from components import names
+from components.export import on_device_model
 from components.export.layout import (
     EXCLUDED_MOVIES,
     MODEL_FILE,
@@ -33,7 +35,7 @@ from components.export.layout import (
     SIDECAR_FILE,
 )
 from components.transform import ids
-from pipeline import demo, paths, recommend
+from pipeline import paths
 from tests.browser import READY, launch
 
 
@@ -57,7 +59,7 @@ def python_ms(
     return samples
 
 
-def with_converted_int8(recommender: recommend.Recommender, folder: str) -> str:
+def with_converted_int8(recommender: on_device_model.Recommender, folder: str) -> str:
     """A copy of the pushed folder plus the int8-weights conversion the pusher did not keep."""
     from components.export import conversion  # TensorFlow: only for this case
 
@@ -98,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=300)
     args = parser.parse_args(argv)
 
-    recommender = recommend.Recommender(args.model)
+    recommender = on_device_model.Recommender(args.model)
     history = [int(m) for m in list(recommender.movies)[: recommender.window]]
     inputs = recommender.features(history)
     inputs[EXCLUDED_MOVIES] = ids.left_padded(history, recommender.excluded_length, np.int32)

@@ -1,11 +1,11 @@
-"""What a user gets: the pushed .tflite, asked through `pipeline.recommend`, on real histories.
+"""What a user gets: the pushed .tflite, asked through `commands.recommend`, on real histories.
 
     python -m benchmarks.bench_shipped --model OUTPUT_DIR --data-dir DATA_DIR [--limit N]
 
 For every user of the data set (the same timelines ExampleGen builds: ratings in time
 order, ties in file order, duplicates and short timelines left out), the history before
 the user's last rating is written one per line and given to
-`python -m pipeline.recommend --histories FILE --json` in a subprocess, exactly as a user
+`python -m commands.recommend --histories FILE --json` in a subprocess, exactly as a user
 runs it: the whole history is excluded from the recommendations. HR@1/5/10 and NDCG@10
 of the last rating are printed beside first-order Markov and popularity fitted on every
 earlier rating, then the on-device signature's latency (one thread) and the files' sizes.
@@ -29,9 +29,9 @@ from ai_edge_litert.interpreter import Interpreter
 from benchmarks.common import read_single_process
 from components.evaluation import ranking
 from components.example_gen import timelines
+from components.export import on_device_model
 from components.export.layout import EXCLUDED_MOVIES, QUANTIZED_FILE, RECOMMEND_UNSEEN
 from components.transform import ids
-from pipeline import recommend
 
 
 def user_histories(data_dir: str, min_timeline_length: int) -> list[list[int]]:
@@ -88,7 +88,7 @@ def baseline_ranks(histories: list[list[int]], k: int) -> dict[str, np.ndarray]:
     return {name: ranks_from_lists(tops, labels) for name, tops in lists.items()}
 
 
-def latency(recommender: recommend.Recommender, histories: list[list[int]], calls: int):
+def latency(recommender: on_device_model.Recommender, histories: list[list[int]], calls: int):
     """p50 / p99 milliseconds of one recommend_unseen call (one thread, inputs prepared)."""
     interpreter = Interpreter(model_path=recommender.model_path, num_threads=1)
     runner = interpreter.get_signature_runner(RECOMMEND_UNSEEN)
@@ -129,7 +129,7 @@ def main() -> None:
             [
                 sys.executable,
                 "-m",
-                "pipeline.recommend",
+                "commands.recommend",
                 "--model",
                 args.model,
                 "--histories",
@@ -151,7 +151,7 @@ def main() -> None:
     for name, ranks in rows.items():
         m = ranking.metrics(ranks)
         print(f"{name:<26} {m['hr@1']:7.4f} {m['hr@5']:7.4f} {m['hr@10']:7.4f} {m['ndcg@10']:8.4f}")
-    recommender = recommend.Recommender(args.model)
+    recommender = on_device_model.Recommender(args.model)
     folder = os.path.dirname(recommender.model_path)
     for name in (os.path.basename(recommender.model_path), QUANTIZED_FILE):
         if os.path.exists(os.path.join(folder, name)):

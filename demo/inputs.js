@@ -1,7 +1,8 @@
-// The model's inputs for a watch list: the page's copy of pipeline/recommend.py's
-// Recommender.features. Years and genres are not derived here: each movie's values come
-// ready in the sidecar (movies[id].inputs, from components/export/movie_inputs.py), and this
-// only concatenates them, oldest first, keeps the most recent `length` and pads on the left.
+// The model's inputs for a watch list: the page's copy of Recommender.features
+// (components/export/on_device_model.py). Years and genres are not derived here: each movie's
+// values come ready in the sidecar (movies[id].inputs, from components/export/movie_inputs.py),
+// and this only concatenates them, oldest first, keeps the most recent `length` and pads on
+// the left.
 
 const PADDING = 0;
 

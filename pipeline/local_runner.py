@@ -15,7 +15,7 @@ Every expected failure (bad data, bad settings, an unwritable or full disk) ends
 ``error:`` line and exit code 2 (``--debug``: the traceback); the ingest summary is printed
 on every run that reached ExampleGen, and a failed ingest names its kept report. The run
 records its process in ML Metadata, and runs whose process died are marked abandoned
-(``pipeline.lineage.liveness``).
+(``pipeline.liveness``).
 """
 
 import os
@@ -58,12 +58,12 @@ from configs import input_config
 from pipeline import (
     cli_errors,
     continuous,
+    liveness,
     metadata,
     options,
     paths,
     preflight,
 )
-from pipeline.lineage import liveness
 from pipeline.pipeline import create_pipeline
 
 EXAMPLE_GEN = "MovieLensExampleGen"
@@ -288,21 +288,21 @@ def _print_quality(output_dir: str, run_id: str) -> bool:
 
 def _print_pushed(output_dir: str) -> None:
     """Where the pushed TFLite model is, its size, and a sample recommendation."""
-    from pipeline import recommend
+    from components.export import on_device_model
 
     try:
-        recommender = recommend.Recommender(output_dir)
-    except recommend.RecommendError:
+        recommender = on_device_model.Recommender(output_dir)
+    except on_device_model.RecommendError:
         print("No TFLite model has been pushed to this output folder yet.")
         return
     size = os.path.getsize(recommender.model_path)
     print(f"Pushed TFLite model: {recommender.model_path} ({size / 2**20:.2f} MiB)")
     sample = [int(m) for m in list(recommender.movies)[:3]]
-    recommend.print_text(recommender, recommender.recommend(sample, 5, include_seen=False))
+    on_device_model.print_text(recommender, recommender.recommend(sample, 5, include_seen=False))
     print(
-        f"Try: python -m pipeline.recommend --model {output_dir} --history {sample[0]},{sample[1]}"
+        f"Try: python -m commands.recommend --model {output_dir} --history {sample[0]},{sample[1]}"
     )
-    print(f"Provenance: python -m pipeline.lineage --output-dir {output_dir} model")
+    print(f"Provenance: python -m commands.lineage --output-dir {output_dir} model")
     args = "" if os.path.abspath(output_dir) == paths.OUTPUT_DIR else f"--model {output_dir}"
     print("Try it in a browser: make demo" + (f' DEMO_ARGS="{args}"' if args else ""))
 

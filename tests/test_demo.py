@@ -18,6 +18,8 @@ import numpy as np
 import pytest
 from ai_edge_litert.interpreter import Interpreter
 
+from commands import demo
+from components.export import on_device_model
 from components.export.layout import (
     EXCLUDED_MOVIES,
     MODEL_FILE,
@@ -29,7 +31,7 @@ from components.export.layout import (
 )
 from components.transform import ids
 from configs import features as raw
-from pipeline import cli_errors, demo, paths, recommend
+from pipeline import cli_errors, paths
 from tests.browser import READY, launch, missing_reason
 
 pytestmark = pytest.mark.slow
@@ -40,8 +42,8 @@ UNKNOWN_MOVIE = 999_999
 
 
 @pytest.fixture(scope="module")
-def recommender(pipeline_run) -> recommend.Recommender:
-    return recommend.Recommender(pipeline_run.output_dir)
+def recommender(pipeline_run) -> on_device_model.Recommender:
+    return on_device_model.Recommender(pipeline_run.output_dir)
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +102,7 @@ def shown(page) -> tuple[list[int], list[float]]:
 
 
 def python_inputs(
-    recommender: recommend.Recommender,
+    recommender: on_device_model.Recommender,
     history: list[int],
     ratings: list[float] | None = None,
     profile: dict[str, int] | None = None,
@@ -258,7 +260,7 @@ def test_int8_toggle_switches_the_model_file(browser, recommender, tmp_path):
 def test_demo_command_says_what_is_wrong_in_one_line(pipeline_run, tmp_path, capsys):
     assert demo.main(["--model", str(tmp_path)]) == cli_errors.EXIT_ERROR
     assert "No pushed model" in capsys.readouterr().err
-    pushed = os.path.dirname(recommend.find_model(pipeline_run.output_dir))
+    pushed = os.path.dirname(on_device_model.find_model(pipeline_run.output_dir))
     damaged = tmp_path / "damaged"
     damaged.mkdir()
     shutil.copy(os.path.join(pushed, SIDECAR_FILE), damaged)

@@ -28,10 +28,11 @@ import pytest
 from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
+from commands import lineage
 from components.data_formats import limits, movielens, synthetic
 from components.data_formats.movielens import UTF8_BOM
 from components.example_gen.ingest_record import KEPT_REPORTS
-from pipeline import cli_errors, lineage, local_runner, paths
+from pipeline import cli_errors, local_runner, paths
 from tests import pipeline_runs
 from tests.pipeline_runs import EXAMPLE_GEN, IN_MEMORY
 
@@ -544,7 +545,7 @@ MODEL_CASES = [
 def test_a_damaged_model_is_one_line(damaged_killed_rerun, tmp_path, case, damage, says):
     folder = shutil.copytree(_pushed(damaged_killed_rerun.output), tmp_path / "model")
     damage(folder)
-    result = run_module("pipeline.recommend", "--model", str(folder), "--history", "1")
+    result = run_module("commands.recommend", "--model", str(folder), "--history", "1")
     assert says in one_error_line(result.returncode, result.stderr)
 
 
@@ -553,11 +554,11 @@ def test_the_pushed_model_still_recommends_and_a_non_utf8_histories_file_is_one_
 ):
     folder = _pushed(damaged_killed_rerun.output)
     movie = next(iter(json.loads((folder / "model.json").read_text())["movies"]))
-    good = run_module("pipeline.recommend", "--model", str(folder), "--history", movie, "--json")
+    good = run_module("commands.recommend", "--model", str(folder), "--history", movie, "--json")
     assert good.returncode == 0, good.stderr
     histories = tmp_path / "histories.txt"
     histories.write_bytes(f"{movie}\n\xff{movie}\n".encode("latin-1"))
-    result = run_module("pipeline.recommend", "--model", str(folder), "--histories", str(histories))
+    result = run_module("commands.recommend", "--model", str(folder), "--histories", str(histories))
     assert "is not UTF-8 text (line 2)" in one_error_line(result.returncode, result.stderr)
 
 
@@ -590,16 +591,16 @@ CLI_CASES = [
         "none.json does not exist",
     ),
     (
-        "pipeline.data",
+        "commands.data",
         lambda tmp: ["synthesize", "--out", f"{tmp}/file/data", "--users", "2"],
         "a part of the path is a file",
     ),
     (
-        "pipeline.lineage",
+        "commands.lineage",
         lambda tmp: ["--metadata", f"{tmp}/none.sqlite", "runs"],
         "no ML Metadata",
     ),
-    ("pipeline.recommend", lambda tmp: ["--model", f"{tmp}/none", "--history", "1"], "No pushed"),
+    ("commands.recommend", lambda tmp: ["--model", f"{tmp}/none", "--history", "1"], "No pushed"),
 ]
 
 

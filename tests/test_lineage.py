@@ -1,4 +1,4 @@
-"""Lineage (python -m pipeline.lineage) over two real runs on tiny synthetic data.
+"""Lineage (python -m commands.lineage) over two real runs on tiny synthetic data.
 
 The first run trains the CNN id model, the second the BOW id model with another learning
 rate on the same files; a gate that always passes blesses and pushes both models.
@@ -19,10 +19,10 @@ import pytest
 from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
+from commands.lineage import cli
 from components.data_formats import synthetic
 from components.example_gen.ingest_record import INPUT_ROLES, REPORT_FILE
 from pipeline import paths
-from pipeline.lineage import cli
 from tests import pipeline_runs
 
 pytestmark = pytest.mark.slow
@@ -334,7 +334,7 @@ def test_a_pushed_model_is_named_by_artifact_id_or_version(two_runs, capsys):
 
 
 def test_json_has_the_documented_keys(two_runs, capsys):
-    import pipeline.lineage
+    import commands.lineage
 
     listed = lineage_json(capsys, two_runs.metadata, "runs")
     assert set(listed) == {"metadata", "runs"}
@@ -350,7 +350,7 @@ def test_json_has_the_documented_keys(two_runs, capsys):
     for section in COMPARED_SECTIONS:
         assert set(diff[section]) == {"changed", "same"}, section
     # The package docstring (the --help text's source) documents the same keys.
-    documented = " ".join(pipeline.lineage.__doc__.split())
+    documented = " ".join(commands.lineage.__doc__.split())
     for key in [*RUN_KEYS, *EXECUTION_KEYS, *STEP_KEYS, *DIFF_KEYS]:
         assert key in documented, key
 
@@ -494,7 +494,7 @@ def test_a_run_still_in_progress_is_shown_and_refused(two_runs, capsys, tmp_path
 
 def test_runs_as_a_module_with_errors_on_stderr(two_runs, tmp_path):
     env = {**os.environ, "PYTHONPATH": paths.REPO_ROOT}
-    command = [sys.executable, "-m", "pipeline.lineage"]
+    command = [sys.executable, "-m", "commands.lineage"]
     listed = subprocess.run(
         [*command, "--output-dir", two_runs.output_dir, "runs"],
         capture_output=True,

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 from ai_edge_litert.interpreter import Interpreter
 
+from commands import recommend
 from components.export.layout import MODEL_FILE, QUANTIZED_FILE, SIDECAR_FILE
 from movie_recs import EvaluationReport
-from pipeline import paths, recommend
+from pipeline import paths
 from tests import pipeline_runs
 
 pytestmark = pytest.mark.slow

@@ -83,7 +83,7 @@ def test_the_report_equals_what_the_pushed_model_gives_through_recommend(default
         [
             sys.executable,
             "-m",
-            "pipeline.recommend",
+            "commands.recommend",
             "--model",
             output_dir,
             "--histories",

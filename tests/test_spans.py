@@ -19,6 +19,7 @@ from collections import Counter, defaultdict
 import numpy as np
 import pytest
 
+from commands import data as data_cli
 from components.data_formats import movielens, spans, synthetic
 from components.example_gen import timelines as tl
 from components.model import callbacks, warm_start
@@ -26,7 +27,6 @@ from components.model.hparams import HParams
 from components.model.recommender import Recommender
 from configs import features as raw
 from configs import input_config
-from pipeline import data as data_cli
 from pipeline import local_runner
 from tests import pipeline_runs
 
@@ -384,7 +384,7 @@ def test_run_two_warm_starts_from_run_one_and_lineage_shows_it(two_runs):
     assert model.custom_properties["warm_started_from_id"].int_value == first["model"].id
     assert first["model"].custom_properties["started_from"].string_value == "scratch"
     lineage = subprocess.run(
-        [sys.executable, "-m", "pipeline.lineage", "--output-dir", out, "model"],
+        [sys.executable, "-m", "commands.lineage", "--output-dir", out, "model"],
         capture_output=True,
         text=True,
         check=True,

@@ -6,9 +6,9 @@ import os
 import subprocess
 import sys
 
+from commands.lineage import store as lineage_store
 from components.data_formats import synthetic
 from pipeline import local_runner, options, paths
-from pipeline.lineage import store as lineage_store
 from tests.pipeline_runs import EXAMPLE_GEN, IN_MEMORY, ingest_report
 
 SMALL = synthetic.SyntheticSpec(num_users=30, num_movies=40, mean_ratings_per_user=12, seed=3)

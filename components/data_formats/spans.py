@@ -92,7 +92,7 @@ def check_sequence(data_dir: str, spans: list[Span]) -> None:
     if not spans:
         raise SpanError(
             f"{data_dir!r} holds no span folders ({folder_name(1)}, {folder_name(2)}, ...): "
-            "cut a data set into spans with python -m pipeline.data split-spans"
+            "cut a data set into spans with python -m commands.data split-spans"
         )
     numbers = [span.number for span in spans]
     expected = list(range(1, numbers[-1] + 1))

@@ -1,5 +1,5 @@
 """Where ExampleGen records what it ingested: one definition for the executor that writes
-it and for readers that must not import TensorFlow (``python -m pipeline.lineage``)."""
+it and for readers that must not import TensorFlow (``python -m commands.lineage``)."""
 
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ so this executor hands it the base model's ML Metadata identity, and afterwards 
 how training started (components.model.warm_start) into the Model artifact's custom
 properties: ``started_from`` ("warm_start" or "scratch"), ``warm_started_from`` (the base
 model's URI) and ``warm_started_from_id`` (its artifact id). With the Trainer's
-``base_model`` input event, that is the ML Metadata link ``pipeline.lineage`` shows.
+``base_model`` input event, that is the ML Metadata link ``commands.lineage`` shows.
 """
 
 from __future__ import annotations

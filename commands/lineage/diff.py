@@ -5,8 +5,8 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-from pipeline.lineage import artifacts, details, runs
-from pipeline.lineage.store import CACHED, Run, Snapshot
+from commands.lineage import artifacts, details, runs
+from commands.lineage.store import CACHED, Run, Snapshot
 
 
 def _flat(values: dict[str, Any] | None, prefix: str = "") -> dict[str, Any]:

@@ -1,27 +1,20 @@
-"""Recommends movies with a pushed TFLite model on the standalone LiteRT interpreter.
+"""The pushed model as an app uses it: the LiteRT interpreter, the sidecar, a history of any
+length turned into the signature's inputs.
 
-    python -m pipeline.recommend --model outputs --history 1,2,3 [--k 10] [--include-seen]
-    python -m pipeline.recommend --model PATH --histories FILE [--json]
-
-``--model`` is a .tflite file, a pushed version folder, or an output folder (its latest
-pushed model). Histories are comma-separated raw movie ids, oldest first. Movies already in
-the history are left out unless ``--include-seen``. Inputs the model has besides the movie
-ids are derived from the movies where possible (genres, years) and left empty otherwise.
+``Recommender`` loads a pushed model (checked by ``model_files``) and recommends after a
+history; ``print_text`` is its text form, shared by ``python -m commands.recommend`` and the
+local runner's end-of-run summary. No TensorFlow here: this is what a device runs.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import sys
 
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
-# No TensorFlow here: this is what a device runs.
 from components import names
-from components.export import movie_inputs
+from components.export import model_files, movie_inputs
 from components.export.layout import (
     EXCLUDED_MOVIES,
     MODEL_FILE,
@@ -33,7 +26,6 @@ from components.export.layout import (
 )
 from components.transform import ids
 from configs import features as raw
-from pipeline import cli_errors, model_files, paths
 
 
 class RecommendError(ValueError):
@@ -138,30 +130,6 @@ class Recommender:
         }
 
 
-def parse_history(text: str) -> list[int]:
-    try:
-        history = [int(part) for part in text.replace(" ", "").split(",") if part]
-    except ValueError:
-        history = None
-    if history is None or any(m < 1 for m in history):
-        raise RecommendError(
-            f"A history is comma-separated positive movie ids, oldest first; got {text!r}"
-        )
-    return history
-
-
-def _read_histories(path: str) -> list[tuple[int, str]]:
-    """(line number, text) of each non-blank line of a UTF-8 histories file."""
-    with open(path, "rb") as handle:
-        data = handle.read()
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line_no = data.count(b"\n", 0, error.start) + 1
-        raise RecommendError(f"{path} is not UTF-8 text (line {line_no}).") from None
-    return [(n, line) for n, line in enumerate(text.split("\n"), 1) if line.strip()]
-
-
 def print_text(recommender: Recommender, result: dict) -> None:
     recent = result["history"][-recommender.window :]
     titles = [recommender.movies.get(str(m), {}).get("title", f"movie {m}") for m in recent]
@@ -174,40 +142,3 @@ def print_text(recommender: Recommender, result: dict) -> None:
     ):
         genres = "|".join(recommender.movies[str(movie)]["genres"])
         print(f"{rank:3d}. {title} [{genres}] (id {movie}, score {score:.3f})")
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--model", default=paths.OUTPUT_DIR)
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--history", help="comma-separated movie ids, oldest first")
-    source.add_argument("--histories", help="file with one history per line")
-    parser.add_argument("--k", type=int, default=10)
-    parser.add_argument("--include-seen", action="store_true")
-    parser.add_argument("--json", action="store_true", help="print JSON lines")
-    cli_errors.add_debug_flag(parser)
-    args = parser.parse_args(argv)
-    try:
-        recommender = Recommender(args.model)
-        history = args.history
-        lines = [(0, history)] if history is not None else _read_histories(args.histories)
-    except (RecommendError, OSError) as error:
-        return cli_errors.fail(error, args.debug)
-    failures = 0
-    for line_no, text in lines:
-        try:
-            result = recommender.recommend(parse_history(text.strip()), args.k, args.include_seen)
-        except RecommendError as error:
-            where = f"line {line_no}: " if line_no else ""
-            print(f"error: {where}{error}", file=sys.stderr)
-            failures += 1
-            continue
-        if args.json:
-            print(json.dumps(result, ensure_ascii=False))
-        else:
-            print_text(recommender, result)
-    return 1 if failures else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

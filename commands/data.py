@@ -1,8 +1,8 @@
 """Data tooling: download official MovieLens archives or write synthetic MovieLens files.
 
-python -m pipeline.data download ml-1m [--data-root data/movielens]
-python -m pipeline.data synthesize --layout ml-1m --out DIR [--users N] [--movies M]
-python -m pipeline.data split-spans --data-dir DIR --out SPANS --period day|week|month|N-ratings
+python -m commands.data download ml-1m [--data-root data/movielens]
+python -m commands.data synthesize --layout ml-1m --out DIR [--users N] [--movies M]
+python -m commands.data split-spans --data-dir DIR --out SPANS --period day|week|month|N-ratings
     [--start TIME | --first-fraction F]
 """
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipeline.lineage.store import LineageError, Run, Snapshot, iso_time
+from commands.lineage.store import LineageError, Run, Snapshot, iso_time
 
 PUSHER = "TFLitePusher"
 

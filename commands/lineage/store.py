@@ -17,7 +17,7 @@ from ml_metadata import errors
 from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
-from pipeline.lineage import liveness
+from pipeline import liveness
 
 # Execution states (names of metadata_store_pb2.Execution.State).
 CACHED = "CACHED"

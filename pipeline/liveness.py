@@ -5,7 +5,7 @@ executions RUNNING in ML Metadata forever: nothing else would ever finish them, 
 would call the run "in progress" forever. So the local runner records its owner on the
 run's ``pipeline_run`` context (host, pid, the process's start time, the machine's boot
 id), and a run whose owner is gone is abandoned: the next local run marks its unfinished
-executions FAILED with an ``abandoned_reason`` property, and ``python -m pipeline.lineage``
+executions FAILED with an ``abandoned_reason`` property, and ``python -m commands.lineage``
 (which never writes) shows them so meanwhile. A run without an owner record (e.g. started
 by another tool) or owned by another host is never judged.
 """

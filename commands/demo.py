@@ -1,9 +1,9 @@
 """Serves the in-browser demo of a pushed model: recommendations computed in the page.
 
-    python -m pipeline.demo [--model outputs] [--port 8765]
+    python -m commands.demo [--model outputs] [--port 8765]
 
 ``--model`` is a .tflite file, a pushed version folder, or an output folder (its latest
-pushed model), as for ``pipeline.recommend``. The page (demo/) runs the same .tflite file
+pushed model), as for ``commands.recommend``. The page (demo/) runs the same .tflite file
 a phone runs, with LiteRT.js (WebAssembly) from demo/node_modules (``make demo`` installs
 it from demo/package-lock.json). Everything is served from 127.0.0.1: no request leaves
 the machine, and the page works offline.
@@ -22,6 +22,7 @@ import threading
 import urllib.parse
 from typing import Any
 
+from components.export import model_files, on_device_model
 from components.export.layout import (
     EXCLUDED_MOVIES,
     MODEL_FILE,
@@ -33,7 +34,7 @@ from components.export.layout import (
 )
 from components.transform import ids
 from configs import features as raw
-from pipeline import cli_errors, model_files, paths, recommend
+from pipeline import cli_errors, paths
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -120,7 +121,7 @@ def check_runtime(node_modules: str = NODE_MODULES) -> None:
         )
 
 
-def _quantized_model(recommender: recommend.Recommender) -> str | None:
+def _quantized_model(recommender: on_device_model.Recommender) -> str | None:
     """The int8-weights model pushed beside the float one, if any and if it loads.
 
     A damaged variant only turns the page's int8 toggle off: the float model still serves.
@@ -157,7 +158,7 @@ def _options(spec: dict[str, Any], sidecar: dict[str, Any]) -> list[dict[str, An
     return [{"value": v, "label": ML1M_AGES[v] if coded else str(v)} for v in values]
 
 
-def page_config(recommender: recommend.Recommender, quantized: str | None) -> dict[str, Any]:
+def page_config(recommender: on_device_model.Recommender, quantized: str | None) -> dict[str, Any]:
     """What the page needs to know besides the sidecar: URLs and which input is which."""
     names = set(recommender.inputs)
     profile = [
@@ -202,8 +203,8 @@ class DemoServer(http.server.ThreadingHTTPServer):
     def __init__(self, model: str, port: int = DEFAULT_PORT):
         check_runtime()
         try:
-            recommender = recommend.Recommender(model)
-        except recommend.RecommendError as error:
+            recommender = on_device_model.Recommender(model)
+        except on_device_model.RecommendError as error:
             raise DemoError(str(error)) from None
         quantized = _quantized_model(recommender)
         self.model_files = {MODEL_FILE: recommender.model_path}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipeline.lineage.store import Execution, Snapshot
+from commands.lineage.store import Execution, Snapshot
 
 EDGE_EVENTS = ("INPUT", "OUTPUT", "INTERNAL_OUTPUT")
 

@@ -21,9 +21,9 @@ from google.protobuf import text_format
 from tensorboard.compat.proto import event_pb2
 from tensorflow_metadata.proto.v0 import schema_pb2
 
+from commands.lineage.store import Artifact
 from components.example_gen.ingest_record import INPUT_ROLES, REPORT_FILE, input_file_property
 from components.export.layout import MODEL_FILE, SIDECAR_FILE
-from pipeline.lineage.store import Artifact
 
 
 def read_json(path: str) -> dict[str, Any] | None:

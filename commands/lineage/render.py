@@ -7,8 +7,8 @@ import shutil
 import subprocess
 from typing import Any
 
-from pipeline.lineage.details import BASELINE_INPUT
-from pipeline.lineage.store import LineageError
+from commands.lineage.details import BASELINE_INPUT
+from commands.lineage.store import LineageError
 
 GRAPHVIZ_HINT = "install Graphviz (`make graphviz`: apt-get install graphviz) or use --format dot"
 

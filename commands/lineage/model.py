@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipeline.lineage import details, graph, runs
-from pipeline.lineage.store import Artifact, Event, Execution, LineageError, Snapshot
+from commands.lineage import details, graph, runs
+from commands.lineage.store import Artifact, Event, Execution, LineageError, Snapshot
 
 PUSHED_MODEL = "PushedModel"
 PUSHED_HELP = (

@@ -1,4 +1,4 @@
-"""Command line of ``python -m pipeline.lineage`` (usage in the package docstring)."""
+"""Command line of ``python -m commands.lineage`` (usage in the package docstring)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import os
 import sys
 from typing import Any
 
+from commands.lineage import diff, graph, model, render, runs, store
 from pipeline import cli_errors, paths
-from pipeline.lineage import diff, graph, model, render, runs, store
 
 FORMATS = ("text", "json", "dot", "svg", "png")
 IMAGE_FORMATS = ("svg", "png")
@@ -49,11 +49,11 @@ def _common_options() -> argparse.ArgumentParser:
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    from pipeline import lineage
+    from commands import lineage
 
     common = _common_options()
     parser = argparse.ArgumentParser(
-        prog="python -m pipeline.lineage",
+        prog="python -m commands.lineage",
         # The package docstring up to its JSON reference: commands, formats, RUN ids.
         description=lineage.__doc__.split("\nJSON output:")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,

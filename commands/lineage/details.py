@@ -7,10 +7,10 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+from commands.lineage import artifacts
+from commands.lineage.store import Execution, Snapshot
 from components import names
 from components.example_gen.ingest_record import REPORT_FILE
-from pipeline.lineage import artifacts
-from pipeline.lineage.store import Execution, Snapshot
 
 # The Evaluator's input for the latest blessed model, which the candidate is compared with.
 BASELINE_INPUT = "baseline_model"

@@ -1,6 +1,6 @@
 """Lineage of the pipeline's runs and pushed models, from a local run's ML Metadata store.
 
-    python -m pipeline.lineage [--output-dir DIR | --metadata PATH] COMMAND [--format F]
+    python -m commands.lineage [--output-dir DIR | --metadata PATH] COMMAND [--format F]
         [--out FILE]
 
 Commands:
@@ -46,7 +46,7 @@ JSON output:
   {KEY: {a, b}}, same: {KEY: value}}}
 """
 
-from pipeline.lineage.cli import main
-from pipeline.lineage.store import LineageError
+from commands.lineage.cli import main
+from commands.lineage.store import LineageError
 
 __all__ = ["LineageError", "main"]

@@ -1,0 +1,5 @@
+import sys
+
+from commands.lineage.cli import main
+
+sys.exit(main())

@@ -1,5 +1,0 @@
-import sys
-
-from pipeline.lineage.cli import main
-
-sys.exit(main())
