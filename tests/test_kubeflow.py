@@ -342,7 +342,7 @@ def test_dockerfile_matches_the_pinned_stack_and_the_compiled_paths(job):
     for source in copied:
         assert os.path.exists(os.path.join(paths.REPO_ROOT, source)), source
     # Every project module an executor or metric names is in a copied package.
-    project_module = r"(?<![\w.])(components|configs|pipeline|kubeflow)\.[a-z_.]+"
+    project_module = r"(?<![\w.])(components|configs|pipeline|commands|kubeflow)\.[a-z_.]+"
     named = re.findall(project_module, json.dumps(job))
     assert named and set(named) <= set(copied)
     # Every image path the job reads exists in the repository under a copied folder.

@@ -1,0 +1,110 @@
+"""The project's layers import one way: configs -> components -> pipeline -> commands.
+
+A module imports only from its own layer or the layers before it: configs imports nothing
+from components, components nothing from pipeline or commands, pipeline nothing from
+commands. The imports are read with ``ast`` (no module is imported), so these tests need
+no TensorFlow; the last one checks, in a fresh interpreter, that the device-side modules
+stay TensorFlow-free.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+LAYERS = ("configs", "components", "pipeline", "commands")
+# What a device (or an app's tooling) imports: no TensorFlow behind any of them.
+TENSORFLOW_FREE = (
+    "commands.recommend",
+    "commands.lineage",
+    "commands.demo",
+    "components.export.on_device_model",
+)
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(REPO_ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def imported_modules(path: Path, module: str | None = None) -> list[tuple[int, str]]:
+    """(line, absolute module name) of every import in a file, nested ones included;
+    ``module`` is the file's module name (by default, from its path in the repository)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    package = (module or module_name(path)).split(".")
+    if path.name != "__init__.py":
+        package.pop()
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # relative: resolved against the file's package
+                base = package[: len(package) - (node.level - 1)]
+                module = ".".join([*base, *([node.module] if node.module else [])])
+            else:
+                module = node.module
+            found.append((node.lineno, module))
+    return found
+
+
+def layer_files() -> list[Path]:
+    return sorted(
+        path
+        for layer in LAYERS
+        for path in (REPO_ROOT / layer).rglob("*.py")
+        if "__pycache__" not in path.parts
+    )
+
+
+def test_every_layer_has_modules():
+    for layer in LAYERS:
+        assert (REPO_ROOT / layer / "__init__.py").is_file(), layer
+    assert len(layer_files()) > 20
+
+
+@pytest.mark.parametrize("path", layer_files(), ids=lambda p: str(p.relative_to(REPO_ROOT)))
+def test_imports_go_one_way(path: Path):
+    own = LAYERS.index(path.relative_to(REPO_ROOT).parts[0])
+    wrong = [
+        f"line {line}: {module} ({module.split('.')[0]} comes after "
+        f"{LAYERS[own]} in {' -> '.join(LAYERS)})"
+        for line, module in imported_modules(path)
+        if module.split(".")[0] in LAYERS and LAYERS.index(module.split(".")[0]) > own
+    ]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_layer_check_sees_a_wrong_import(tmp_path):
+    """The checker itself: a components module importing pipeline is found, relative or not."""
+    probe = tmp_path / "probe.py"
+    probe.write_text(
+        "from pipeline import paths\nfrom . import layout\nimport commands.recommend\n",
+        encoding="utf-8",
+    )
+    modules = [module for _, module in imported_modules(probe, "components.export.probe")]
+    assert modules == ["pipeline", "components.export", "commands.recommend"]
+
+
+@pytest.mark.parametrize("module", TENSORFLOW_FREE)
+def test_device_side_modules_import_without_tensorflow(module):
+    code = f"import sys, {module}; print('tensorflow' in sys.modules)"
+    completed = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO_ROOT,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    assert completed.stdout.strip().splitlines()[-1] == "False", f"{module} imports TensorFlow"
