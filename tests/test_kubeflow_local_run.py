@@ -88,13 +88,13 @@ def test_image_and_cloud_paths_become_local_and_python_is_this_interpreter(packa
     run = local_run.prepare(["--package", package, "--pipeline-root", root])
     # The compiled data_dir default is the image's copy of the embedded data.
     assert run.parameters["data_dir"] == paths.DATA_DIR
+    assert run.input_parameters("MovieLensExampleGen")["input_base"] == paths.DATA_DIR
     assert run.input_parameters("ImportSchemaGen")["schema_file"] == os.path.join(
         paths.SCHEMA_DIR, "schema.pbtxt"
     )
     # Pushes compiled for gs://... land under the local pipeline root.
     pusher = run.input_parameters("TFLitePusher")
     assert pusher["push_destination"] == os.path.join(root, "serving_models")
-    assert pusher["data_dir"] == paths.DATA_DIR
     assert isinstance(pusher["parity_examples"], float)  # integers are compiled as doubles
 
     container = run.job.executor("Trainer")["container"]
