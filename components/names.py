@@ -1,7 +1,7 @@
 """Names that several stages (and the TensorFlow-free tools) share, each defined once."""
 
 # A Model artifact's SavedModel folder, as tfx.utils.path_utils.serving_model_path names it
-# (spelled here for the tools that do not import TFX; tests/test_names.py keeps them equal).
+# (spelled here for the tools that do not import TFX; components/names_test.py keeps them equal).
 SERVING_MODEL_DIR = "Format-Serving"
 
 # Under an output folder (local runs) or a pipeline root (Kubeflow): pushed TFLite models,
