@@ -1,5 +1,6 @@
 """Hyper-parameters: the best recipe by default, "auto" resolved per config, and every
-combination that cannot work refused before a run with one message naming it."""
+combination that cannot work refused with one message naming it (tests/test_hparams.py:
+the runner refuses them before a run)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import pytest
 
 from components.model.hparams import AUTO, HParams
 from configs import input_config
-from pipeline import local_runner, options
 
 
 def test_defaults_are_the_best_recipe_on_the_default_config():
@@ -107,26 +107,3 @@ def test_several_problems_are_listed_together():
     with pytest.raises(ValueError) as raised:
         HParams.from_dict({"dropout": 2.0, "epochs": 0})
     assert "dropout" in str(raised.value) and "epochs" in str(raised.value)
-
-
-def test_the_runner_refuses_bad_combinations_before_anything_runs(tmp_path, capsys):
-    code = local_runner.main(
-        [
-            "--output-dir",
-            str(tmp_path / "out"),
-            "--hparam",
-            "num_predictions=5",
-            "--hparam",
-            'loss="in_batch"',
-        ]
-    )
-    err = capsys.readouterr().err
-    assert code == 2
-    assert "num_predictions (5)" in err and "full softmax" in err
-    assert "Traceback" not in err
-    assert not (tmp_path / "out").exists()
-
-
-def test_train_minutes_flag_sets_the_budget():
-    args = local_runner.parse_args(["--train-minutes", "12.5"])
-    assert options.settings(args).hparams.train_minutes == 12.5

@@ -1,4 +1,5 @@
-"""Encoders, the recommender and its signatures."""
+"""The recommender: context features end in the window, it learns planted patterns (trained
+by windows or by sequences), the sampled losses and tied embeddings, and TFLite conversion."""
 
 from __future__ import annotations
 
@@ -9,104 +10,18 @@ import pytest
 import tensorflow as tf
 
 from components.data_formats import synthetic
-from components.model import encoders, sequence_training
+from components.model import sequence_training
 from components.model.hparams import HParams
 from components.model.recommender import Recommender, compile_model
 from components.transform import ids
 from configs import input_config
-from configs.input_config_pb2 import BOW, CNN, FLOAT, HSTU, LSTM, TRANSFORMER
+from configs.input_config_pb2 import FLOAT
 
 HPARAMS = HParams(dropout=0.0)
-LENGTH, DIM = 8, 6
+ENCODER_NAMES = ("BOW", "CNN", "LSTM", "TRANSFORMER", "HSTU")
 
 
-def _encoder(encoder_type: int) -> tf.keras.layers.Layer:
-    tf.keras.utils.set_random_seed(0)
-    return encoders.make_encoder(encoder_type, LENGTH, DIM, HPARAMS)
-
-
-def _history(length: int, items: int, padding_values: str) -> tuple[tf.Tensor, tf.Tensor]:
-    """The same ``items`` activities, left-padded to ``length``; padding holds noise or 0."""
-    rng = np.random.default_rng(1)
-    real = np.random.default_rng(2).normal(size=(items, DIM)).astype(np.float32)
-    pad = length - items
-    noise = rng.normal(size=(pad, DIM)) * 100 if padding_values == "noise" else np.zeros((pad, DIM))
-    embeddings = np.concatenate([noise.astype(np.float32), real])[np.newaxis]
-    mask = np.array([[False] * pad + [True] * items])
-    return tf.constant(embeddings), tf.constant(mask)
-
-
-ENCODERS = {"BOW": BOW, "CNN": CNN, "LSTM": LSTM, "TRANSFORMER": TRANSFORMER, "HSTU": HSTU}
-
-
-@pytest.mark.parametrize("name", ENCODERS)
-def test_encoder_output_shape(name):
-    encoder = _encoder(ENCODERS[name])
-    embeddings = tf.random.normal([4, LENGTH, DIM])
-    mask = tf.sequence_mask([0, 1, 5, LENGTH], LENGTH)[:, ::-1]
-    output = encoder(embeddings, mask)
-    assert output.shape[0] == 4 and len(output.shape) == 2
-    assert np.isfinite(output.numpy()).all()
-
-
-@pytest.mark.parametrize("name", ENCODERS)
-def test_padding_never_changes_the_encoding(name):
-    encoder = _encoder(ENCODERS[name])
-    reference = encoder(*_history(LENGTH, 3, "zeros")).numpy()
-    for length in (3, 5, LENGTH):
-        for padding_values in ("zeros", "noise"):
-            output = encoder(*_history(length, 3, padding_values)).numpy()
-            np.testing.assert_allclose(output, reference, rtol=1e-5, atol=1e-5)
-
-
-@pytest.mark.parametrize("name", ENCODERS)
-def test_encoding_depends_on_the_history(name):
-    encoder = _encoder(ENCODERS[name])
-    first = encoder(*_history(LENGTH, 3, "zeros")).numpy()
-    second = encoder(*_history(LENGTH, 4, "zeros")).numpy()
-    assert not np.allclose(first, second)
-
-
-def _every_position(name: str, embeddings: tf.Tensor, mask: tf.Tensor) -> np.ndarray:
-    return _encoder(ENCODERS[name])(embeddings, mask, all_positions=True).numpy()
-
-
-@pytest.mark.parametrize("name", ENCODERS)
-def test_every_position_sees_only_earlier_activities(name):
-    rng = np.random.default_rng(3)
-    embeddings = rng.normal(size=(4, LENGTH, DIM)).astype(np.float32)
-    mask = tf.sequence_mask([0, 1, 5, LENGTH], LENGTH)[:, ::-1]
-    every = _every_position(name, tf.constant(embeddings), mask)
-    assert every.shape[:2] == (4, LENGTH)
-    # The newest position is exactly the one-window encoding that serving computes.
-    window = _encoder(ENCODERS[name])(tf.constant(embeddings), mask).numpy()
-    np.testing.assert_allclose(every[:, -1], window, rtol=1e-4, atol=1e-5)
-    changed = embeddings.copy()
-    changed[:, 5:] = rng.normal(size=changed[:, 5:].shape)
-    later_changed = _every_position(name, tf.constant(changed), mask)
-    # Only real positions count: padding positions carry no loss and feed nothing later.
-    earlier = mask.numpy()[:, :5]
-    np.testing.assert_allclose(
-        later_changed[:, :5][earlier], every[:, :5][earlier], rtol=1e-4, atol=1e-5
-    )
-    assert not np.allclose(later_changed[:, 5:], every[:, 5:])
-
-
-@pytest.mark.parametrize("name", ["BOW", "CNN", "LSTM", "HSTU"])
-def test_every_position_encodes_the_window_ending_there(name):
-    # Not the Transformer: its learned positions count back from the newest input, so
-    # earlier outputs see shifted positions (as SASRec's do); only the newest is a window.
-    rng = np.random.default_rng(3)
-    embeddings = tf.constant(rng.normal(size=(4, LENGTH, DIM)).astype(np.float32))
-    mask = tf.sequence_mask([0, 1, 5, LENGTH], LENGTH)[:, ::-1]
-    every = _every_position(name, embeddings, mask)
-    encoder = _encoder(ENCODERS[name])
-    for end in range(1, LENGTH + 1):
-        window = encoder(embeddings[:, :end], mask[:, :end]).numpy()
-        np.testing.assert_allclose(every[:, end - 1], window, rtol=1e-4, atol=1e-5)
-
-
-@pytest.mark.parametrize("name", ENCODERS)
+@pytest.mark.parametrize("name", ENCODER_NAMES)
 def test_sequence_context_with_activity_and_user_features_ends_in_the_window(name):
     config = input_config.parse(
         input_config.with_encoder(input_config.load("cnn_id_features"), name)
@@ -259,33 +174,6 @@ def _known_timeline(movies: np.ndarray) -> sequence_training.Timeline:
     return sequence_training.Timeline({"context_movie_id": movies}, next_movies)
 
 
-def test_sequence_examples_make_every_activity_a_target_once():
-    timeline = _known_timeline(np.arange(1, 12, dtype=np.int32))  # 11 activities
-    inputs, targets = sequence_training.sequence_examples([timeline], length=4)
-    inputs = inputs["context_movie_id"]
-    assert inputs.shape == targets.shape and inputs.shape[1] == 4
-    real_targets = targets[targets != ids.PADDING]
-    assert sorted(real_targets.tolist()) == list(range(2, 12))
-    for row_inputs, row_targets in zip(inputs, targets, strict=True):
-        real = row_inputs != ids.PADDING
-        # The target at each real position is the activity right after its input.
-        assert (row_targets[real] == row_inputs[real] + 1).all()
-
-
-def test_sequence_examples_skip_held_out_labels_but_keep_their_activities():
-    movies = np.arange(1, 12, dtype=np.int32)
-    timeline = _known_timeline(movies)
-    timeline.next_movies[[2, 3, 4, 5]] = ids.PADDING  # labels 4..7 held out
-    timeline.activities["context_movie_rating"] = movies / 10
-    timeline.user = {"user_age": np.array([25])}
-    inputs, targets = sequence_training.sequence_examples([timeline], length=4)
-    assert sorted(targets[targets != ids.PADDING].tolist()) == [2, 3, 8, 9, 10, 11]
-    # Activities 4..7 are still inputs, their piece holds no label and is dropped.
-    assert inputs["context_movie_id"].tolist() == [[7, 8, 9, 10], [0, 0, 1, 2]]
-    np.testing.assert_allclose(inputs["context_movie_rating"], inputs["context_movie_id"] / 10)
-    assert inputs["user_age"].tolist() == [[25], [25]]
-
-
 @pytest.mark.parametrize("name", ["CNN", "LSTM", "TRANSFORMER", "HSTU"])
 def test_sequence_training_learns_the_planted_pattern(tmp_path, name):
     num_movies = 200
@@ -319,95 +207,7 @@ def test_sequence_training_learns_the_planted_pattern(tmp_path, name):
     assert hit_rate > 5 * 10 / num_movies, hit_rate
 
 
-def test_sequence_training_honours_train_steps_and_the_optimizer():
-    config = input_config.load("cnn_id")
-    hparams = HParams(epochs=2, train_steps=6, batch_size=4, optimizer="sgd")
-    model = Recommender(config, {"movie_id": 40}, hparams)
-    movies = np.arange(1, 20, dtype=np.int32)
-    inputs, targets = sequence_training.sequence_examples([_known_timeline(movies)], 10)
-    history = sequence_training.fit_sequences(model, inputs, targets, hparams, verbose=0)
-    # Two sequences make one batch per pass; the steps repeat the data.
-    assert isinstance(history.model.optimizer, tf.keras.optimizers.SGD)
-    assert int(history.model.optimizer.iterations) == 6
-    assert len(history.history["loss"]) == 2
-
-
-def _window_examples(truth: dict[int, np.ndarray], length: int, keep: float, seed: int):
-    """Window examples (user, position, context movies and ratings, label, age) of each
-    user's timeline, a random ``keep`` share of them, shuffled."""
-    rng = np.random.default_rng(seed)
-    rows = []
-    for user, timeline in truth.items():
-        for position in range(1, len(timeline)):
-            if rng.random() < keep:
-                context = timeline[max(0, position - length) : position]
-                padded = np.r_[np.zeros(length - len(context), np.int32), context]
-                rows.append((user, position, padded, padded / 10, timeline[position], user + 18))
-    rows = [rows[i] for i in rng.permutation(len(rows))]
-    users, positions, movies, ratings, labels, ages = (np.array(c) for c in zip(*rows, strict=True))
-    contexts = {"context_movie_id": movies, "context_movie_rating": ratings}
-    return users, positions, contexts, labels, {"user_age": ages.reshape(-1, 1)}
-
-
-def _truth(users: int, seed: int) -> dict[int, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    return {
-        u: rng.integers(1, 100, size=rng.integers(2, 30)).astype(np.int32) for u in range(users)
-    }
-
-
-def test_timelines_are_rebuilt_exactly_from_window_examples():
-    truth = _truth(20, seed=0)
-    users, positions, contexts, labels, _ = _window_examples(truth, 4, keep=1.0, seed=0)
-    rebuilt = sequence_training.timelines_from_windows(
-        users,
-        positions,
-        {"context_movie_id": contexts["context_movie_id"]},
-        labels,
-        movie_feature="context_movie_id",
-    )
-    assert [t.activities["context_movie_id"].tolist() for t in rebuilt] == [
-        truth[user].tolist() for user in sorted(truth)
-    ]
-    assert [t.next_movies.tolist() for t in rebuilt] == [
-        [*truth[user][1:].tolist(), ids.PADDING] for user in sorted(truth)
-    ]
-
-
-def test_timelines_from_a_random_share_of_windows_train_only_those_labels():
-    truth = _truth(40, seed=1)
-    users, positions, contexts, labels, user_features = _window_examples(truth, 4, keep=0.6, seed=1)
-    rebuilt = sequence_training.timelines_from_windows(
-        users, positions, contexts, labels, "context_movie_id", user_features
-    )
-    given = {(u, p) for u, p in zip(users.tolist(), positions.tolist(), strict=True)}
-    # Some users' timelines have an activity no given window covers: they are cut there.
-    assert len(rebuilt) > len(set(users.tolist()))
-    trained = []
-    for timeline in rebuilt:
-        movies = timeline.activities["context_movie_id"]
-        (age,) = timeline.user["user_age"]
-        user = int(age) - 18
-        # Each run of known activities is a stretch of the user's true timeline.
-        offsets = [
-            o
-            for o in range(len(truth[user]) - len(movies) + 1)
-            if (truth[user][o : o + len(movies)] == movies).all()
-        ]
-        assert offsets, (user, movies)
-        np.testing.assert_allclose(timeline.activities["context_movie_rating"], movies / 10)
-        for index in np.flatnonzero(timeline.next_movies):
-            # A target is the next true movie, and only where that label's window was given.
-            position = offsets[0] + index + 1
-            assert timeline.next_movies[index] == truth[user][position]
-            assert (user, position) in given
-            trained.append((user, position))
-    # A window's own context holds the activity before its label: every given label is
-    # trained, exactly once.
-    assert sorted(trained) == sorted(given)
-
-
-@pytest.mark.parametrize("name", ENCODERS)
+@pytest.mark.parametrize("name", ENCODER_NAMES)
 def test_every_encoder_converts_to_builtin_tflite_and_agrees(name, tmp_path):
     config = input_config.parse(input_config.with_encoder(input_config.load("cnn_id"), name))
     length = config.activity_feature_groups[0].features[0].feature_length
