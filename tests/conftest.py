@@ -1,4 +1,5 @@
 import dataclasses
+import os
 
 import pytest
 
@@ -17,6 +18,18 @@ PIPELINE_HPARAMS = ("--hparam", f"epochs={PIPELINE_EPOCHS}", "--hparam", "batch_
 # tests what comes after the gate (push, sidecar, lineage), so its Markov rule only asks the
 # model to stay within 90% of Markov. tests/test_quality_gate.py tests the rule itself.
 PIPELINE_GATE = ("--min-lift-over-markov", "-0.9")
+
+
+TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test here that uses the shared pipeline run is an integration test, marked or not
+    (the modules and tests that run pipelines of their own carry the mark themselves)."""
+    for item in items:
+        in_tests = os.path.dirname(str(item.path)) == TESTS_DIR
+        if in_tests and "pipeline_run" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.integration)
 
 
 @dataclasses.dataclass(frozen=True)

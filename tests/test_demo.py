@@ -34,7 +34,7 @@ from configs import features as raw
 from pipeline import cli_errors, paths
 from tests.browser import READY, launch, missing_reason
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 PAGE_TIMEOUT_MS = 30_000
 SCREENSHOT = os.path.join(paths.REPO_ROOT, "docs", "demo.png")

@@ -7,7 +7,7 @@ from components.data_formats.movielens import DataError
 from pipeline import local_runner
 from tests import pipeline_runs
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
 SMALL = synthetic.SyntheticSpec(num_users=40, num_movies=80, mean_ratings_per_user=12, seed=3)
 
 

@@ -24,7 +24,7 @@ from configs import input_config
 from tests import pipeline_runs
 from tests.conftest import PIPELINE_CONFIG
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 
 @pytest.fixture(scope="module")

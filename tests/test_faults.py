@@ -36,7 +36,7 @@ from pipeline import cli_errors, local_runner, paths
 from tests import pipeline_runs
 from tests.pipeline_runs import EXAMPLE_GEN, IN_MEMORY
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 # About 2,000 ratings: nine bad lines stay under the 1% tolerance, as in a real file.
 SPEC = synthetic.SyntheticSpec(num_users=100, num_movies=120, mean_ratings_per_user=15, seed=5)

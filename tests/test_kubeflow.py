@@ -476,6 +476,7 @@ def test_submit_names_a_missing_package_or_target(tmp_path, capsys):
 
 
 @pytest.mark.slow
+@pytest.mark.integration
 def test_example_gen_and_transform_run_on_a_portable_runner(tmp_path):
     """Beam's portability framework (as Flink, Spark and Dataflow runner v2 use), in-process."""
     from components.data_formats import synthetic

@@ -205,6 +205,7 @@ def test_cache_keys_follow_inputs_parameters_and_the_driver(package, tmp_path):
     assert no_cache.cached_execution("ExampleValidator", key) is None
 
 
+@pytest.mark.integration
 def test_importer_and_latest_artifact_resolver_across_runs(tmp_path, capsys):
     """The other task kinds TFX compiles: an importer and a LatestArtifactStrategy resolver
     (neither runs a container, so this is fast)."""
@@ -342,6 +343,7 @@ CACHED_IN_RUN_2 = {
 
 
 @pytest.mark.slow
+@pytest.mark.integration
 def test_the_compiled_job_runs_twice_and_the_second_run_uses_the_first_model(tmp_path, capsys):
     root = str(tmp_path / "root")
     package = compile_job(tmp_path / "job.json", *TINY, root=root)

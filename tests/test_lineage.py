@@ -25,7 +25,7 @@ from components.example_gen.ingest_record import INPUT_ROLES, REPORT_FILE
 from pipeline import paths
 from tests import pipeline_runs
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 SPEC = synthetic.SyntheticSpec(
     num_users=60, num_movies=120, mean_ratings_per_user=20, seed=11, bad_lines=4

@@ -19,7 +19,7 @@ from configs import input_config
 from tests import pipeline_runs
 from tests.conftest import PIPELINE_CONFIG, PIPELINE_SPEC
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 
 def test_every_rating_line_is_accounted_for(pipeline_run):

@@ -15,7 +15,7 @@ from movie_recs import EvaluationReport
 from pipeline import paths
 from tests import pipeline_runs
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 
 def _versions(output_dir: str) -> list[str]:

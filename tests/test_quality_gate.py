@@ -27,7 +27,7 @@ from configs import features as raw
 from pipeline import local_runner, paths
 from tests import pipeline_runs
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 SPEC = synthetic.SyntheticSpec(num_users=150, num_movies=150, mean_ratings_per_user=30, seed=21)
 # The first model only needs to come within half of Markov to be blessed: this run is about

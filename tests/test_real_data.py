@@ -12,6 +12,7 @@ ML_1M = os.path.join(paths.REPO_ROOT, "..", "shared", "data", "movielens", "ml-1
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.realdata,
+    pytest.mark.integration,
     pytest.mark.skipif(not os.path.isdir(ML_1M), reason="ML-1M is not beside the repository"),
 ]
 

@@ -10,7 +10,7 @@ from components.data_formats import synthetic
 from components.export.layout import TOP_IDS, TOP_SCORES
 from tests import pipeline_runs
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 
 def _recommend_unseen(tmp_path, layout: str, seed: int, *flags: str):

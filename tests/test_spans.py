@@ -359,6 +359,7 @@ def two_runs(tmp_path_factory):
 
 
 @pytest.mark.slow
+@pytest.mark.integration
 def test_example_gen_emits_exactly_the_positions_whose_labels_fall_in_the_span(two_runs):
     folder, _, first, second = two_runs
     for run, held_out, window_start in ((first, 2, 1), (second, 3, 2)):
@@ -377,6 +378,7 @@ def test_example_gen_emits_exactly_the_positions_whose_labels_fall_in_the_span(t
 
 
 @pytest.mark.slow
+@pytest.mark.integration
 def test_run_two_warm_starts_from_run_one_and_lineage_shows_it(two_runs):
     _, out, first, second = two_runs
     model = second["model"]
@@ -398,6 +400,7 @@ def test_run_two_warm_starts_from_run_one_and_lineage_shows_it(two_runs):
 
 
 @pytest.mark.slow
+@pytest.mark.integration
 def test_run_two_is_evaluated_and_reported_on_span_three_only(two_runs):
     folder, _, _, second = two_runs
     expected = _oracle(folder, 3, 2)
@@ -416,6 +419,7 @@ def test_run_two_is_evaluated_and_reported_on_span_three_only(two_runs):
 
 
 @pytest.mark.slow
+@pytest.mark.integration
 def test_a_third_run_of_next_has_nothing_new(two_runs, capsys):
     folder, out, _, _ = two_runs
     code = local_runner.main(["--data-dir", folder, "--output-dir", out, "--span", "next"])

@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from commands.lineage import store as lineage_store
 from components.data_formats import synthetic
 from pipeline import local_runner, options, paths
@@ -26,6 +28,7 @@ def _tfx(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.integration
 def test_tfx_cli_creates_and_runs_the_local_pipeline_with_recs_args(tmp_path):
     synthetic.write_movielens(tmp_path / "data", "ml-1m", SMALL)
     output_dir = tmp_path / "out"

@@ -5,7 +5,7 @@ import pytest
 from tests import pipeline_runs
 from tests.conftest import PIPELINE_EPOCHS
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 
 def test_each_epoch_logs_loss_and_eval_hit_rates_to_tensorboard(pipeline_run):
