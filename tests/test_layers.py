@@ -2,9 +2,10 @@
 
 A module imports only from its own layer or the layers before it: configs imports nothing
 from components, components nothing from pipeline or commands, pipeline nothing from
-commands. The imports are read with ``ast`` (no module is imported), so these tests need
-no TensorFlow; the last one checks, in a fresh interpreter, that the device-side modules
-stay TensorFlow-free.
+commands. Unit tests beside their modules (``<module>_test.py``) follow the same rule and
+import nothing from tests/; no module imports a test. The imports are read with ``ast`` (no
+module is imported), so these tests need no TensorFlow; the last one checks, in a fresh
+interpreter, that the device-side modules stay TensorFlow-free.
 """
 
 from __future__ import annotations
@@ -79,6 +80,35 @@ def test_imports_go_one_way(path: Path):
         f"{LAYERS[own]} in {' -> '.join(LAYERS)})"
         for line, module in imported_modules(path)
         if module.split(".")[0] in LAYERS and LAYERS.index(module.split(".")[0]) > own
+    ]
+    assert not wrong, "\n".join(wrong)
+
+
+def is_test(path: Path) -> bool:
+    return path.name.endswith("_test.py")
+
+
+def test_tests_beside_modules_import_nothing_from_tests():
+    """A unit test beside its module stands alone: no helper from tests/ (the integration
+    tests' folder), only its own layer and those before it (test_imports_go_one_way)."""
+    wrong = [
+        f"{path.relative_to(REPO_ROOT)} line {line}: {module}"
+        for path in layer_files()
+        if is_test(path)
+        for line, module in imported_modules(path)
+        if module.split(".")[0] == "tests"
+    ]
+    assert [p for p in layer_files() if is_test(p)], "no test beside a module was found"
+    assert not wrong, "\n".join(wrong)
+
+
+def test_no_module_imports_a_test_or_pytest():
+    wrong = [
+        f"{path.relative_to(REPO_ROOT)} line {line}: {module}"
+        for path in layer_files()
+        if not is_test(path)
+        for line, module in imported_modules(path)
+        if module.split(".")[-1].endswith("_test") or module.split(".")[0] == "pytest"
     ]
     assert not wrong, "\n".join(wrong)
 
