@@ -24,7 +24,7 @@ run: venv
 	$(PY) -m pipeline.local_runner $(RUN_ARGS)
 
 # Two workers (pytest-xdist), each file's tests on one worker so that its fixtures run once;
-# e.g. PYTEST_ARGS="-n 0 tests/test_model.py" for one file in this process.
+# e.g. PYTEST_ARGS="-n 0 components/model/recommender_test.py" for one file in this process.
 PYTEST_ARGS ?= -n 2 --dist loadfile
 # The browser tests (tests/test_demo.py) need the LiteRT.js files and the system Chromium:
 # installed here when missing. A failed install does not stop the suite: those tests then
