@@ -51,6 +51,9 @@ def test_good_model_is_blessed_and_pushed_with_its_sidecar(pipeline_run, pushed)
     assert os.path.isfile(os.path.join(pushed_artifact.uri, MODEL_FILE))
     quantized = sidecar["quantized_variant"]
     assert quantized["pushed"] == os.path.isfile(os.path.join(folder, QUANTIZED_FILE))
+    # The int8 decision: every eval context (up to thousands), not only the parity sample.
+    assert quantized["contexts"] >= sidecar["parity"]["contexts"]
+    assert quantized["pushed"] == (quantized["hr_at_k"] >= 0.99 * quantized["float_hr_at_k"])
     report = pipeline_runs.latest_artifact(pipeline_run.output_dir, EvaluationReport.TYPE_NAME)
     with open(os.path.join(report.uri, "summary.txt"), encoding="utf-8") as handle:
         summary = handle.read()

@@ -23,6 +23,7 @@ from components import names
 from components.example_gen.movie_table import read_movie_table
 from components.export import on_device_inputs, sidecar
 from components.export.conversion import (
+    INT8_DECISION_CONTEXTS,
     ParityError,
     convert,
     hit_rate,
@@ -50,16 +51,19 @@ class Executor(base_executor.BaseExecutor):
         )
         vocabularies = on_device_inputs.string_vocabularies(transform_output, config)
         examples_uri = artifact_utils.get_single_instance(input_dict["examples"]).uri
+        # Parity runs the SavedModel (slow per call) on the first contexts; the int8 decision
+        # compares hit rates, which needs thousands of contexts to resolve 1%.
         inputs, labels = read_eval_inputs(
             examples_uri,
             config,
             vocabularies,
-            exec_properties["parity_examples"],
+            max(exec_properties["parity_examples"], INT8_DECISION_CONTEXTS),
         )
-        contexts = len(labels)
+        contexts = min(len(labels), exec_properties["parity_examples"])
+        parity_inputs = {name: values[:contexts] for name, values in inputs.items()}
 
         float_model = convert(saved_model_dir)
-        problems = parity_report(tf.saved_model.load(saved_model_dir), float_model, inputs)
+        problems = parity_report(tf.saved_model.load(saved_model_dir), float_model, parity_inputs)
         if problems:
             raise ParityError(
                 f"TFLite and SavedModel disagree on {len(problems)} of "
