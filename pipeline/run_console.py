@@ -247,15 +247,19 @@ def _read_json(path: str) -> dict:
 
 
 def _examples(output_dir: str, run_id: str) -> str:
+    from components.data_formats import movielens
     from components.example_gen.ingest_record import REPORT_FILE
 
     examples_uri = _uri(output_dir, run_id, "MovieLensExampleGen", "examples")
     report = _read_json(os.path.join(examples_uri, REPORT_FILE))
     files = [report[name] for name in ("ratings", "movies", "users") if report.get(name)]
     lines = sum(section["lines"] for section in files)
-    rejected = sum(sum(section["rejected"].values()) for section in files)
+    # Headers and blank lines are not bad input: only invalid lines count as rejected.
+    invalid = sum(
+        movielens.count_reasons(section["rejected"], movielens.INVALID_REASONS) for section in files
+    )
     examples = ", ".join(f"{split} {n}" for split, n in report["examples"].items())
-    return f"{lines} lines, {rejected} rejected; examples: {examples}"
+    return f"{lines} lines, {invalid} invalid; examples: {examples}"
 
 
 def _vocabularies(output_dir: str, run_id: str) -> str:
