@@ -36,6 +36,7 @@ import time
 
 from tfx.utils import path_utils
 
+from components import names
 from components.data_formats import spans
 from components.evaluation import fit_baselines, quality, ranking
 from components.evaluation.model_scorer import ModelScorer
@@ -106,7 +107,7 @@ def latest_trainer(output_dir: str) -> dict:
 
 def blessed(output_dir: str) -> bool:
     blessing = metadata.latest_artifact(output_dir, "ModelBlessing")
-    return bool(blessing.custom_properties["blessed"].int_value)
+    return bool(blessing.custom_properties[names.BLESSED_PROPERTY].int_value)
 
 
 def held_out(examples_uri: str, features: list[str]) -> list[quality.HeldOut]:

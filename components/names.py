@@ -18,6 +18,14 @@ GATE_K_KEY = "gate_k"
 # In ExampleGen's Examples folder: the movie table it read (id -> title, genres, year).
 MOVIES_FILE = "movies.json"
 
+# ML Metadata custom properties: written by one component, read by lineage and the runners.
+BLESSED_PROPERTY = "blessed"  # ModelBlessing (TFX's Evaluator) and the quality report: 0/1
+PUSHED_PROPERTY = "pushed"  # PushedModel: 0/1
+PUSHED_VERSION_PROPERTY = "pushed_version"
+PUSHED_DESTINATION_PROPERTY = "pushed_destination"
+TFLITE_BYTES_PROPERTY = "tflite_bytes"
+EXAMPLES_COUNT_PREFIX = "examples_"  # Examples: examples_train, examples_eval, examples_test
+
 # In the Evaluator's ModelBlessing folder: every gate rule, its figures and verdict.
 GATE_FILE = "gate.json"
 

@@ -22,6 +22,7 @@ from tensorboard.compat.proto import event_pb2
 from tensorflow_metadata.proto.v0 import schema_pb2
 
 from commands.lineage.store import Artifact
+from components import names
 from components.example_gen.ingest_record import INPUT_ROLES, REPORT_FILE, input_file_property
 from components.export.layout import MODEL_FILE, SIDECAR_FILE
 
@@ -93,9 +94,9 @@ def example_counts(examples: Artifact) -> dict[str, Any]:
     properties = examples.properties
     return {
         "splits": {
-            key.removeprefix("examples_"): value
+            key.removeprefix(names.EXAMPLES_COUNT_PREFIX): value
             for key, value in sorted(properties.items())
-            if key.startswith("examples_")
+            if key.startswith(names.EXAMPLES_COUNT_PREFIX)
         },
         "rating_lines": properties.get("rating_lines"),
         "accepted_ratings": properties.get("accepted_ratings"),
@@ -204,11 +205,11 @@ def thresholds(eval_config_json: str | None) -> dict[str, dict[str, Any]]:
 
 def pushed_folder(pushed: Artifact) -> dict[str, Any]:
     """Where the model was pushed, its files and the sidecar's signatures and lineage ids."""
-    path = pushed.properties.get("pushed_destination")
+    path = pushed.properties.get(names.PUSHED_DESTINATION_PROPERTY)
     folder: dict[str, Any] = {
         "path": path,
-        "version": pushed.properties.get("pushed_version"),
-        "tflite_bytes": pushed.properties.get("tflite_bytes"),
+        "version": pushed.properties.get(names.PUSHED_VERSION_PROPERTY),
+        "tflite_bytes": pushed.properties.get(names.TFLITE_BYTES_PROPERTY),
     }
     if not path or not os.path.isdir(path):
         folder["missing"] = True

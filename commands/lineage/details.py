@@ -117,7 +117,7 @@ def evaluator(snapshot: Snapshot, execution: Execution) -> dict[str, Any]:
     metrics = artifacts.evaluation_metrics(evaluation) if evaluation else {}
     gate = artifacts.read_json(os.path.join(blessing.uri, names.GATE_FILE)) if blessing else None
     return {
-        "blessed": bool(blessing.properties.get("blessed")) if blessing else None,
+        "blessed": bool(blessing.properties.get(names.BLESSED_PROPERTY)) if blessing else None,
         "thresholds": artifacts.thresholds(execution.properties.get("eval_config")),
         "gate_rules": (gate or {}).get("rules"),
         "metrics": metrics.get("candidate"),

@@ -7,6 +7,7 @@ from typing import Any
 
 from commands.lineage import details, graph, runs
 from commands.lineage.store import Artifact, Event, Execution, LineageError, Snapshot
+from components import names
 
 PUSHED_MODEL = "PushedModel"
 PUSHED_HELP = (
@@ -21,7 +22,7 @@ def pushed_models(snapshot: Snapshot) -> list[Artifact]:
     return [
         a
         for a in sorted(snapshot.artifacts.values(), key=lambda a: a.id)
-        if a.type == PUSHED_MODEL and a.properties.get("pushed")
+        if a.type == PUSHED_MODEL and a.properties.get(names.PUSHED_PROPERTY)
     ]
 
 
@@ -38,7 +39,7 @@ def resolve_pushed(snapshot: Snapshot, ref: str) -> Artifact:
             raise LineageError(f"there is no {ref} pushed model: {len(candidates)} were pushed")
         return candidates[named[ref]]
     for candidate in candidates:
-        if ref in (str(candidate.id), candidate.properties.get("pushed_version")):
+        if ref in (str(candidate.id), candidate.properties.get(names.PUSHED_VERSION_PROPERTY)):
             return candidate
     if ref.isdigit() and int(ref) in snapshot.artifacts:
         artifact = snapshot.artifacts[int(ref)]
@@ -114,8 +115,8 @@ def provenance(snapshot: Snapshot, ref: str) -> dict[str, Any]:
     return {
         "pushed_model": {
             "artifact_id": pushed.id,
-            "version": pushed.properties.get("pushed_version"),
-            "path": pushed.properties.get("pushed_destination"),
+            "version": pushed.properties.get(names.PUSHED_VERSION_PROPERTY),
+            "path": pushed.properties.get(names.PUSHED_DESTINATION_PROPERTY),
             "run": run.name if run else None,
             "run_index": run.index if run else None,
         },

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from commands.lineage.store import LineageError, Run, Snapshot, iso_time
+from components import names
 
 PUSHER = "TFLitePusher"
 
@@ -68,9 +69,9 @@ def require_finished(snapshot: Snapshot, run: Run) -> None:
 def pushed_version(snapshot: Snapshot, run: Run) -> str | None:
     """The version folder the run's TFLitePusher pushed to, if it pushed."""
     model = snapshot.output(snapshot.of_class(run, PUSHER), "pushed_model")
-    if model is None or not model.properties.get("pushed"):
+    if model is None or not model.properties.get(names.PUSHED_PROPERTY):
         return None
-    return model.properties.get("pushed_version")
+    return model.properties.get(names.PUSHED_VERSION_PROPERTY)
 
 
 def summary(snapshot: Snapshot, run: Run) -> dict[str, Any]:

@@ -271,7 +271,7 @@ def QualityReport(
         with tf.io.gfile.GFile(os.path.join(report.uri, name), "w") as handle:
             handle.write(data)
     write_chart(test, os.path.join(report.uri, CHART_FILE))
-    report.set_int_custom_property("blessed", int(gate["blessed"]))
+    report.set_int_custom_property(names.BLESSED_PROPERTY, int(gate["blessed"]))
     for name, table in test.items():
         for metric, value in table[quality.SEEN_EXCLUDED]["overall"].items():
             if metric in METRICS:

@@ -29,6 +29,7 @@ from tfx.components.util import examples_utils
 from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils, standard_component_specs
 
+from components import names
 from components.data_formats import limits, movielens, spans
 from components.data_formats.movielens import Reason
 from components.example_gen import timelines
@@ -518,7 +519,7 @@ def summarize(report: dict[str, Any]) -> Summary:
         "rating_lines": ratings["lines"],
         "accepted_ratings": ratings["accepted"],
         **{f"rejected_{r}": n for r, n in ratings["rejected"].items()},
-        **{f"examples_{s}": examples.get(s, 0) for s in timelines.SPLITS},
+        **{f"{names.EXAMPLES_COUNT_PREFIX}{s}": examples.get(s, 0) for s in timelines.SPLITS},
     }
     return Summary("\n".join(rows), properties)
 

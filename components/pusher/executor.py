@@ -39,9 +39,9 @@ class Executor(base_executor.BaseExecutor):
     def Do(self, input_dict, output_dict, exec_properties) -> None:
         pushed = artifact_utils.get_single_instance(output_dict["pushed_model"])
         blessing = artifact_utils.get_single_instance(input_dict["model_blessing"])
-        if not blessing.get_int_custom_property("blessed"):
+        if not blessing.get_int_custom_property(names.BLESSED_PROPERTY):
             logging.warning("Model not blessed: nothing pushed.")
-            pushed.set_int_custom_property("pushed", 0)
+            pushed.set_int_custom_property(names.PUSHED_PROPERTY, 0)
             return
         model = artifact_utils.get_single_instance(input_dict["model"])
         saved_model_dir = path_utils.serving_model_path(model.uri)
@@ -101,8 +101,8 @@ class Executor(base_executor.BaseExecutor):
             for name, content in files.items():
                 with tf.io.gfile.GFile(os.path.join(target, name), "wb") as handle:
                     handle.write(content)
-        pushed.set_int_custom_property("pushed", 1)
-        pushed.set_string_custom_property("pushed_destination", destination)
-        pushed.set_string_custom_property("pushed_version", version)
-        pushed.set_int_custom_property("tflite_bytes", len(float_model))
+        pushed.set_int_custom_property(names.PUSHED_PROPERTY, 1)
+        pushed.set_string_custom_property(names.PUSHED_DESTINATION_PROPERTY, destination)
+        pushed.set_string_custom_property(names.PUSHED_VERSION_PROPERTY, version)
+        pushed.set_int_custom_property(names.TFLITE_BYTES_PROPERTY, len(float_model))
         logging.info("Pushed %s (%d bytes) to %s", MODEL_FILE, len(float_model), destination)
