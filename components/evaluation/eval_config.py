@@ -13,6 +13,7 @@ import json
 
 import tensorflow_model_analysis as tfma
 
+from components.evaluation import ranking
 from components.evaluation.hit_rate import HitRate, recall_name
 from components.export.layout import TOP_IDS
 from configs import features as raw
@@ -20,8 +21,8 @@ from configs import features as raw
 
 @dataclasses.dataclass(frozen=True)
 class GateSettings:
-    top_ks: tuple[int, ...] = (1, 5, 10)
-    gate_k: int = 10
+    top_ks: tuple[int, ...] = ranking.TOP_KS
+    gate_k: int = ranking.DEFAULT_K
     # Defaults suit the embedded ml-latest-small (popularity reaches about 0.01 there);
     # for ML-1M's leave-last-out eval split use about 0.10 (a CNN reaches 0.15).
     lower_bound: float = 0.01

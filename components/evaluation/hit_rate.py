@@ -14,6 +14,7 @@ import apache_beam as beam
 import numpy as np
 from tensorflow_model_analysis.metrics import metric_types
 
+from components.evaluation import ranking
 from components.export import layout
 
 
@@ -86,7 +87,7 @@ class HitRate(metric_types.Metric):
 
     def __init__(
         self,
-        top_k: int = 10,
+        top_k: int = ranking.DEFAULT_K,
         name: str | None = None,
         prediction_ids_key: str = layout.TOP_IDS,
     ):

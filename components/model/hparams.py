@@ -16,6 +16,7 @@ import dataclasses
 import math
 from typing import Any
 
+from components.evaluation import ranking
 from configs import input_config
 from configs.input_config_pb2 import InputConfig
 
@@ -86,8 +87,8 @@ class HParams:
     # cosine of the two divided by ``temperature`` (HSTU's L2-normalised embeddings).
     similarity: str = "dot"
     temperature: float = 0.05
-    num_predictions: int = 10  # K of the exported top-K signatures
-    eval_top_k: tuple[int, ...] = (1, 5, 10)
+    num_predictions: int = ranking.DEFAULT_K  # K of the exported top-K signatures
+    eval_top_k: tuple[int, ...] = ranking.TOP_KS
     seed: int = 42
 
     LOSSES = ("softmax", "sampled_softmax", "in_batch")

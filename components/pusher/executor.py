@@ -32,6 +32,7 @@ from components.export.conversion import (
     read_eval_inputs,
 )
 from components.export.layout import MODEL_FILE, ON_DEVICE_SIGNATURES, QUANTIZED_FILE, SIDECAR_FILE
+from components.model.hparams import HParams
 from configs import input_config
 
 
@@ -80,7 +81,7 @@ class Executor(base_executor.BaseExecutor):
 
         evaluation = artifact_utils.get_single_instance(input_dict["evaluation"])
         report = artifact_utils.get_single_instance(input_dict["report"])
-        top_k = int(json.loads(exec_properties[names.HPARAMS_KEY]).get("num_predictions", 10))
+        top_k = HParams.from_dict(json.loads(exec_properties[names.HPARAMS_KEY])).num_predictions
         content = sidecar.build(
             config,
             transform_output,
