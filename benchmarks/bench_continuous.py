@@ -41,7 +41,7 @@ from components.data_formats import spans
 from components.evaluation import fit_baselines, quality, ranking
 from components.evaluation.model_scorer import ModelScorer
 from components.example_gen import timelines
-from components.model.callbacks import TRAINING_LOG_FILE
+from components.model.callbacks import read_training_log
 from pipeline import metadata, paths
 
 DOCS = os.path.join(paths.REPO_ROOT, "docs")
@@ -91,8 +91,7 @@ def latest_trainer(output_dir: str) -> dict:
     seconds = (execution.last_update_time_since_epoch - execution.create_time_since_epoch) / 1e3
     model = metadata.latest_artifact(output_dir, "Model")
     model_run = metadata.latest_artifact(output_dir, "ModelRun")
-    with open(os.path.join(model_run.uri, TRAINING_LOG_FILE)) as handle:
-        log = json.load(handle)
+    log = read_training_log(model_run.uri)
     return {
         "trainer_seconds": round(seconds, 1),
         "fit_seconds": log["train_seconds"],

@@ -31,7 +31,7 @@ import time
 from benchmarks.common import run_pipeline
 from components.evaluation import quality
 from components.evaluation import report as quality_report
-from components.model.callbacks import TRAINING_LOG_FILE
+from components.model.callbacks import read_training_log
 from components.model.hparams import HParams
 from configs import input_config
 from pipeline import metadata, options, paths
@@ -87,8 +87,7 @@ def run_cell(args, output_dir: str, config_path: str) -> tuple[dict, dict, float
     run = run_pipeline(flags)
     report = metadata.latest_artifact(output_dir, "movie_recs.EvaluationReport")
     model_run = metadata.latest_artifact(output_dir, "ModelRun")
-    with open(os.path.join(model_run.uri, TRAINING_LOG_FILE), encoding="utf-8") as handle:
-        training = json.load(handle)
+    training = read_training_log(model_run.uri)
     return quality_report.read(report.uri), training, run.wall_seconds, run.peak_bytes
 
 

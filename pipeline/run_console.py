@@ -247,17 +247,15 @@ def _read_json(path: str) -> dict:
 
 
 def _examples(output_dir: str, run_id: str) -> str:
-    from components.data_formats import movielens
+    from components.example_gen import executor
     from components.example_gen.ingest_record import REPORT_FILE
 
     examples_uri = _uri(output_dir, run_id, "MovieLensExampleGen", "examples")
     report = _read_json(os.path.join(examples_uri, REPORT_FILE))
-    files = [report[name] for name in ("ratings", "movies", "users") if report.get(name)]
+    files = executor.file_sections(report)
     lines = sum(section["lines"] for section in files)
     # Headers and blank lines are not bad input: only invalid lines count as rejected.
-    invalid = sum(
-        movielens.count_reasons(section["rejected"], movielens.INVALID_REASONS) for section in files
-    )
+    invalid = sum(executor.invalid_lines(section) for section in files)
     examples = ", ".join(f"{split} {n}" for split, n in report["examples"].items())
     return f"{lines} lines, {invalid} invalid; examples: {examples}"
 
@@ -273,10 +271,9 @@ def _vocabularies(output_dir: str, run_id: str) -> str:
 
 
 def _training(output_dir: str, run_id: str) -> str:
-    from components.model.callbacks import TRAINING_LOG_FILE
+    from components.model.callbacks import read_training_log
 
-    run_uri = _uri(output_dir, run_id, "Trainer", "model_run")
-    log = _read_json(os.path.join(run_uri, TRAINING_LOG_FILE))
+    log = read_training_log(_uri(output_dir, run_id, "Trainer", "model_run"))
     return (
         f"{log['epochs_trained']} epochs (batch {log['batch_size']}), best epoch "
         f"{log['best_epoch']}: eval {log['monitor'].removeprefix('val_')} {log['best']:.4f}, "
@@ -285,8 +282,9 @@ def _training(output_dir: str, run_id: str) -> str:
 
 
 def _gate(output_dir: str, run_id: str) -> str:
-    blessing_uri = _uri(output_dir, run_id, "Evaluator", "blessing")
-    gate = _read_json(os.path.join(blessing_uri, names.GATE_FILE))
+    from components.evaluation.evaluator import read_gate
+
+    gate = read_gate(_uri(output_dir, run_id, "Evaluator", "blessing"))
     if gate["blessed"]:  # the rule a person wants to see: how far above the baseline
         return f"BLESSED ({gate['rules'][-1]['detail']})"
     failed = [f"{rule['rule']}: {rule['detail']}" for rule in gate["rules"] if not rule["passed"]]

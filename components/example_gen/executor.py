@@ -499,14 +499,20 @@ class Summary:
     properties: dict[str, int]
 
 
-def _file_sections(report: dict[str, Any]) -> list[dict[str, Any]]:
+def file_sections(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The report's per-file sections (FileReports as JSON) of the files that were read."""
     return [s for s in (report["ratings"], report["movies"], report["users"]) if s]
+
+
+def invalid_lines(section: dict[str, Any]) -> int:
+    """A file's bad input: rejected lines, less structural ones and the settings' filters."""
+    return movielens.count_reasons(section["rejected"], movielens.INVALID_REASONS)
 
 
 def summarize(report: dict[str, Any]) -> Summary:
     """A readable account of every line's outcome, and the figures kept in MLMD."""
     rows = []
-    for section in _file_sections(report):
+    for section in file_sections(report):
         rejected = section["rejected"]
         rows.append(
             f"{section['file']}: {section['lines']} lines = {section['accepted']} accepted"
@@ -536,9 +542,10 @@ def input_file_properties(report: dict[str, Any]) -> dict[str, str | int]:
 
 def check_file(section: dict[str, Any], max_bad_fraction: float) -> None:
     """Fails when a file's share of invalid lines (a FileReport as JSON) is over the limit."""
-    rejected = section["rejected"]
-    invalid = movielens.count_reasons(rejected, movielens.INVALID_REASONS)
-    data_lines = section["lines"] - movielens.count_reasons(rejected, movielens.SKIPPED_REASONS)
+    invalid = invalid_lines(section)
+    data_lines = section["lines"] - movielens.count_reasons(
+        section["rejected"], movielens.SKIPPED_REASONS
+    )
     if data_lines and invalid / data_lines > max_bad_fraction:
         first = "; ".join(
             section["first_rejections"][r]
@@ -554,7 +561,7 @@ def check_file(section: dict[str, Any], max_bad_fraction: float) -> None:
 
 def check_bad_lines(report: dict[str, Any], max_bad_fraction: float) -> None:
     """Fails when a file's invalid share is over the limit or nothing usable remains."""
-    for section in _file_sections(report):
+    for section in file_sections(report):
         check_file(section, max_bad_fraction)
     if not sum(report["examples"].values()):
         ratings = report["ratings"]

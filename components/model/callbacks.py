@@ -168,3 +168,9 @@ class TrainingLog(keras.callbacks.Callback):
         tf.io.gfile.makedirs(folder)
         with tf.io.gfile.GFile(os.path.join(folder, TRAINING_LOG_FILE), "w") as handle:
             json.dump({**settings, **self.summary()}, handle, indent=1)
+
+
+def read_training_log(model_run_uri: str) -> dict:
+    """What ``TrainingLog.write`` wrote in the Trainer's model-run folder."""
+    with tf.io.gfile.GFile(os.path.join(model_run_uri, TRAINING_LOG_FILE)) as handle:
+        return json.load(handle)
