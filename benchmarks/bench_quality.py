@@ -42,7 +42,7 @@ FEATURE_CONFIGS = {
     "id_genre": "cnn_id_genre",
     "id_features": "cnn_id_features",
 }
-ENCODER_COST = ("BOW", "CNN", "LSTM", "TRANSFORMER")
+ENCODER_COST = ("BOW", "CNN", "LSTM", "TRANSFORMER", "HSTU")
 PROTOCOL_FLAGS = {
     "headline": ["--split", "leave_last_out"],
     "seed": ["--split", "random", "--min-rating", "2"],
