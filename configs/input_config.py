@@ -20,9 +20,12 @@ Feature = pb.Feature
 FeatureGroup = pb.FeatureGroup
 
 _KIND_TO_TYPE = {raw.Kind.INT: pb.INT, raw.Kind.FLOAT: pb.FLOAT, raw.Kind.STRING: pb.STRING}
-# Enough for every user of ML-1M (longest history 2,313) and ml-latest-small (2,697); an
-# int32 list of this length is 16 KiB per call.
-DEFAULT_EXCLUDED_MOVIES_LENGTH = 4096
+# How many watched movies the on-device signature excludes itself. Its cost grows with the
+# length (about 0.02 ms per 1,000 on one core), not with the real history: 1,024 covers
+# 99.5% of ML-1M's users (32 of 6,040 have more) at about 0.03 ms; the client drops the
+# older watched movies from the results of longer histories
+# (components/export/on_device_model.py).
+DEFAULT_EXCLUDED_MOVIES_LENGTH = 1024
 ENCODER_NAMES = tuple(v.name for v in pb.EncoderType.DESCRIPTOR.values if v.number)
 
 

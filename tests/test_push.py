@@ -165,7 +165,10 @@ def test_recommend_excludes_a_history_longer_than_the_model_exclusion_input(
     )
     assert code == 0
     result = json.loads(capsys.readouterr().out)
-    assert best not in result["movie_ids"] and result["movie_ids"]
+    # Exactly K, none watched: the older movies found on top were excluded in a second call.
+    assert best not in result["movie_ids"]
+    assert len(result["movie_ids"]) == sidecar["k"]
+    assert not set(result["movie_ids"]) & set(history)
 
 
 def test_recommend_scores_a_file_and_reports_bad_lines(pipeline_run, pushed, tmp_path, capsys):

@@ -95,12 +95,44 @@ class Recommender:
             features[name] = ids.left_padded(values, spec["length"], spec["dtype"])
         return features
 
+    def _unseen(self, features: dict[str, np.ndarray], history: list[int]) -> dict:
+        """``recommend_unseen``'s output with every movie of ``history`` excluded, exactly,
+        however long the history.
+
+        The model excludes at most ``excluded_length`` movies: the most recent ones. A longer
+        history's older movies can then come out on top; those found are excluded in the
+        next call, in place of the oldest movies of the list, until the top K holds no
+        watched movie. Those top K are the same as with every watched movie excluded
+        (excluding movies only removes candidates), usually after one or two calls.
+        """
+        runner = self.interpreter.get_signature_runner(RECOMMEND_UNSEEN)
+        newest_first = list(dict.fromkeys(reversed(history)))
+        watched, found = set(newest_first), []
+        while True:
+            recent = [m for m in newest_first if m not in found]
+            excluded = recent[: self.excluded_length - len(found)][::-1] + found
+            output = runner(
+                **features,
+                **{EXCLUDED_MOVIES: ids.left_padded(excluded, self.excluded_length, np.int32)},
+            )
+            not_excluded = watched.difference(excluded)
+            again = [int(m) for m in output[TOP_IDS] if int(m) in not_excluded]
+            if not again or len(found) + len(again) > self.excluded_length:
+                return self._drop(output, watched) if again else output
+            found += again
+
+    @staticmethod
+    def _drop(output: dict, watched: set[int]) -> dict:
+        """The output without watched movies: fewer than K results, where the watched movies
+        that came out on top are more than the model can exclude at once."""
+        keep = [i for i, m in enumerate(output[TOP_IDS]) if int(m) not in watched]
+        return {name: values[keep] for name, values in output.items()}
+
     def recommend(self, history: list[int], k: int, include_seen: bool) -> dict:
         """Top ``k`` movies after ``history`` (oldest first, any length).
 
         The model's input is the most recent movies of the history; unless
-        ``include_seen``, every movie of the history is excluded: the most recent
-        ``excluded_movie_ids`` length of them by the model, any older ones here.
+        ``include_seen``, every movie of the history is excluded (``_unseen``).
         """
         if not history:
             raise RecommendError("The history is empty: give at least one movie id.")
@@ -111,15 +143,9 @@ class Recommender:
         if include_seen:
             output = self.interpreter.get_signature_runner(RECOMMEND)(**features)
         else:
-            excluded = ids.left_padded(known, self.excluded_length, np.int32)
-            runner = self.interpreter.get_signature_runner(RECOMMEND_UNSEEN)
-            output = runner(**features, **{EXCLUDED_MOVIES: excluded})
+            output = self._unseen(features, known)
         top = [int(m) for m in output[TOP_IDS]]
         scores = [round(float(s), 5) for s in output[TOP_SCORES]]
-        if not include_seen and len(history) > self.excluded_length:
-            older = set(history[: -self.excluded_length])
-            kept = [i for i, movie in enumerate(top) if movie not in older]
-            top, scores = [top[i] for i in kept], [scores[i] for i in kept]
         unknown = list(dict.fromkeys(m for m in history if str(m) not in self.movies))
         return {
             "history": history,

@@ -43,16 +43,27 @@ from configs.input_config_pb2 import FLOAT, INT, STRING, InputConfig
 
 
 def raw_to_row_table(vocabulary: list[bytes]) -> np.ndarray:
-    """Dense table: raw integer id -> embedding row (OOV row for ids not in the vocabulary)."""
+    """Dense table: entry ``raw + 1`` is the embedding row of raw integer id ``raw`` (the OOV
+    row for ids not in the vocabulary). Entries 0 and -1 are OOV too, so that clipping
+    ``raw + 1`` into the table maps every int32 (negative, or beyond the largest id) with
+    one gather: the exclusion list is long, and its mapping is most of the cost of the
+    on-device signature."""
     values = [int(v) for v in vocabulary]
     size = max([*values, 0]) + 1
     if size > ids.MAX_TABLE_SIZE:
         raise ValueError(f"raw ids up to {size - 1} are too large for an on-device gather table")
-    table = np.full(size, ids.oov_row(len(values)), np.int32)
-    table[values] = np.arange(ids.FIRST_VOCAB_ROW, len(values) + ids.FIRST_VOCAB_ROW)
+    table = np.full(size + 2, ids.oov_row(len(values)), np.int32)
+    table[np.array(values, np.int64) + 1] = np.arange(
+        ids.FIRST_VOCAB_ROW, len(values) + ids.FIRST_VOCAB_ROW
+    )
     if 0 not in values:
-        table[0] = ids.PADDING  # raw 0 is padding unless 0 is a real value (e.g. "no year")
+        table[1] = ids.PADDING  # raw 0 is padding unless 0 is a real value (e.g. "no year")
     return table
+
+
+def raw_to_row(table: tf.Tensor, raw_ids: tf.Tensor) -> tf.Tensor:
+    """Rows of int32 ``raw_ids`` in a :func:`raw_to_row_table` (builtin TFLite ops)."""
+    return tf.gather(table, tf.clip_by_value(raw_ids + 1, 0, tf.shape(table)[0] - 1))
 
 
 def row_to_raw_table(vocabulary: list[bytes]) -> np.ndarray:
@@ -97,6 +108,8 @@ class ExportModule(tf.Module):
         self._excluded_length = input_config.excluded_movies_length(config)
         self._raw_to_row = {}
         self._scales = {}
+        # The movie table with an OOV entry at each end, for the exclusion list: one clip and
+        # one gather map any raw id (negative or beyond the table: OOV) to its row.
         for feature in input_config.input_features(config):
             if feature.feature_type == INT:
                 vocabulary = transform_output.vocabulary_by_name(feature.vocab_name)
@@ -164,12 +177,7 @@ class ExportModule(tf.Module):
 
     def _rows(self, name: str, values: tf.Tensor) -> tf.Tensor:
         if name in self._raw_to_row:
-            table = self._raw_to_row[name]
-            size = tf.shape(table)[0]
-            oov = tf.reduce_max(table)
-            inside = tf.logical_and(values >= 0, values < size)
-            rows = tf.gather(table, tf.clip_by_value(values, 0, size - 1))
-            return tf.where(inside, rows, oov)
+            return raw_to_row(self._raw_to_row[name], values)
         # STRING features arrive as vocabulary rows already; out-of-range rows become OOV.
         limit = self._string_rows[name]
         return tf.where(tf.logical_and(values >= 0, values < limit), values, limit - 1)
