@@ -38,7 +38,13 @@ class HParams:
     epochs: int = 30
     # Stop after this many epochs without a better eval HR@K (0: train every epoch). The
     # weights of the best epoch are restored either way.
-    early_stopping_patience: int = 3
+    early_stopping_patience: int = 4
+    # On a plateau: after this many epochs without a better eval HR@K the learning rate is
+    # multiplied by ``learning_rate_decay`` (1: constant). Training loss still falls when
+    # eval HR@K stalls at a constant rate (docs/benchmarks.md); a smaller step then finds
+    # the better epoch that early stopping would otherwise cut off.
+    learning_rate_patience: int = 2
+    learning_rate_decay: float = 0.5
     # A training-time budget in minutes (None: none): training stops after the epoch that
     # exhausts it, keeping the best epoch so far.
     train_minutes: float | None = None
@@ -78,6 +84,11 @@ class HParams:
     # user's training timeline in pieces with a loss at every position (one activity group).
     # "auto": sequences whenever the config allows it.
     training_layout: str = AUTO
+    # Sequences layout: each piece starts this many activities before the next one (0: the
+    # history length, no overlap). Below the length, pieces overlap and every target has at
+    # least ``length - stride`` activities of context, as the served window does; an epoch
+    # costs ``length / stride`` times as much.
+    sequence_stride: int = 0
     # softmax: full cross-entropy over the vocabulary. sampled_softmax: log-uniform
     # negatives (the vocabulary is sorted by frequency). in_batch: the batch's other labels
     # as negatives. Both sampled losses subtract log Q(negative) to correct the sampling.
@@ -132,15 +143,33 @@ class HParams:
         for name in positive:
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be at least 1, got {getattr(self, name)}")
-        for name in ("hstu_attention_dim", "hstu_linear_dim"):
+        for name in ("hstu_attention_dim", "hstu_linear_dim", "sequence_stride"):
             if getattr(self, name) < 0:
-                problems.append(f"{name} must be >= 0 (0: the input size per head)")
+                problems.append(f"{name} must be >= 0, got {getattr(self, name)} (0: the default)")
         if self.learning_rate < 0:
             problems.append(f"learning_rate must be >= 0, got {self.learning_rate}")
         if not 0 <= self.dropout < 1:
             problems.append(f"dropout must be in [0, 1), got {self.dropout}")
         if self.early_stopping_patience < 0:
             problems.append("early_stopping_patience must be >= 0 (0: no early stopping)")
+        if self.learning_rate_patience < 1:
+            problems.append(
+                f"learning_rate_patience must be at least 1, got {self.learning_rate_patience}"
+            )
+        if not 0 < self.learning_rate_decay <= 1:
+            problems.append(
+                f"learning_rate_decay must be in (0, 1] (1: constant), got "
+                f"{self.learning_rate_decay}"
+            )
+        elif (
+            self.learning_rate_decay < 1
+            and 0 < self.early_stopping_patience <= self.learning_rate_patience
+        ):
+            problems.append(
+                f"early_stopping_patience ({self.early_stopping_patience}) must exceed "
+                f"learning_rate_patience ({self.learning_rate_patience}): training would stop "
+                "before the smaller learning rate has an epoch"
+            )
         if self.train_minutes is not None and self.train_minutes <= 0:
             problems.append(f"train_minutes must be positive, got {self.train_minutes}")
         if self.train_steps is not None and self.train_steps < 1:
@@ -220,10 +249,11 @@ class HParams:
                 f"input config has {groups}): a second group, such as the flattened genres, "
                 'has no value per activity. Use training_layout="windows".'
             )
-        if layout == "sequences" and self.loss != "softmax":
+        length = input_config.movie_feature(config).feature_length
+        if self.sequence_stride > length:
             problems.append(
-                f'training_layout="sequences" trains with the full softmax; loss={self.loss!r} '
-                'is for the windows layout (training_layout="windows").'
+                f"sequence_stride ({self.sequence_stride}) must be at most the history length "
+                f"({length})"
             )
         movie_dim = input_config.movie_feature(config).embedding_dim
         label_dim = config.label_feature.embedding_dim

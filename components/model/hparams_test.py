@@ -50,16 +50,10 @@ def test_auto_batch_size_scales_with_the_data(examples, batch):
             'training_layout="sequences" needs exactly one activity feature group',
         ),
         (
-            {"loss": "sampled_softmax"},
+            {"sequence_stride": 11},
             "transformer_id",
             10,
-            'training_layout="sequences" trains with the full softmax',
-        ),
-        (
-            {"loss": "in_batch", "training_layout": "sequences"},
-            "transformer_id",
-            10,
-            "loss='in_batch' is for the windows layout",
+            "sequence_stride (11) must be at most the history length (10)",
         ),
         (
             {"num_predictions": 5},
@@ -75,10 +69,16 @@ def test_combinations_that_cannot_work_fail_with_one_clear_message(values, confi
     assert message in str(raised.value)
 
 
-def test_tied_embeddings_with_a_sampled_loss_in_the_windows_layout_are_allowed():
-    hparams = HParams(loss="sampled_softmax", training_layout="windows", tie_embeddings=AUTO)
+@pytest.mark.parametrize("layout", ["windows", "sequences"])
+def test_tied_embeddings_with_a_sampled_loss_are_allowed_in_both_layouts(layout):
+    hparams = HParams(loss="sampled_softmax", training_layout=layout, tie_embeddings=AUTO)
     resolved = hparams.for_config(input_config.load("transformer_id"))
     assert resolved.tie_embeddings is True and resolved.loss == "sampled_softmax"
+
+
+def test_a_constant_learning_rate_leaves_early_stopping_free():
+    hparams = HParams(early_stopping_patience=1, learning_rate_decay=1.0)
+    assert hparams.early_stopping_patience == 1
 
 
 @pytest.mark.parametrize(
@@ -91,6 +91,12 @@ def test_tied_embeddings_with_a_sampled_loss_in_the_windows_layout_are_allowed()
         ({"learning_rate": -0.1}, "learning_rate must be >= 0"),
         ({"train_minutes": 0}, "train_minutes must be positive"),
         ({"early_stopping_patience": -1}, "early_stopping_patience must be >= 0"),
+        ({"learning_rate_decay": 0}, "learning_rate_decay must be in (0, 1]"),
+        ({"learning_rate_patience": 0}, "learning_rate_patience must be at least 1"),
+        (
+            {"early_stopping_patience": 2, "learning_rate_patience": 2},
+            "early_stopping_patience (2) must exceed learning_rate_patience (2)",
+        ),
         ({"tie_embeddings": "yes"}, "tie_embeddings must be true, false or 'auto'"),
         ({"optimizer": "lion"}, "optimizer must be one of"),
         ({"hidden_layer_dims": [64, 0]}, "hidden_layer_dims must be positive"),

@@ -77,7 +77,9 @@ def build_model(config, transform_output: tft.TFTransformOutput, hparams: HParam
     return model
 
 
-def sequence_examples(config, windows: tf.data.Dataset) -> tuple[dict[str, np.ndarray], np.ndarray]:
+def sequence_examples(
+    config, windows: tf.data.Dataset, stride: int = 0
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Each user's timeline rebuilt from one pass over the window examples, cut into
     sequence examples (inputs, next-movie targets)."""
     (group,) = config.activity_feature_groups
@@ -98,7 +100,7 @@ def sequence_examples(config, windows: tf.data.Dataset) -> tuple[dict[str, np.nd
         user_features={name: column[name].reshape(-1, 1) for name in user},
     )
     inputs, targets = sequence_training.sequence_examples(
-        timelines, group.features[0].feature_length
+        timelines, group.features[0].feature_length, stride
     )
     logging.info("Sequence layout: %d timelines, %d sequences", len(timelines), len(targets))
     return inputs, targets
@@ -149,9 +151,22 @@ def training_callbacks(
         early_stopping = tf.keras.callbacks.EarlyStopping(**stopping)
     budget = callbacks.TimeBudget(hparams.train_minutes)
     log = callbacks.TrainingLog(monitor, early_stopping, budget, initial)
+    decay = []
+    if hparams.learning_rate_decay < 1:
+        decay.append(
+            tf.keras.callbacks.ReduceLROnPlateau(
+                monitor=monitor,
+                mode="max",
+                factor=hparams.learning_rate_decay,
+                patience=hparams.learning_rate_patience,
+                min_delta=0,
+                verbose=1,
+            )
+        )
     return (
         [
             evaluation_each_epoch,
+            *decay,
             early_stopping,
             budget,
             log,
@@ -214,7 +229,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
             seed=hparams.seed,
             num_epochs=1,
         )
-        sequence_inputs, targets = sequence_examples(config, windows)
+        sequence_inputs, targets = sequence_examples(config, windows, hparams.sequence_stride)
         hparams = hparams.with_batch_size_for(len(targets))
         fit_callbacks, log = training_callbacks(
             model, evaluation, hparams, gate_k, fn_args.model_run_dir, started.warm
