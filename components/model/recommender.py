@@ -55,12 +55,36 @@ class Recommender(keras.Model):
     def context(self, inputs: dict[str, tf.Tensor], training=None) -> tf.Tensor:
         return self.context_tower({n: inputs[n] for n in self.input_names}, training=training)
 
-    def sequence_logits(self, inputs: dict[str, tf.Tensor], training=None) -> tf.Tensor:
-        """Logits for the next movie at every position: ``[batch, length, rows]``."""
+    def sequence_loss(
+        self, inputs: dict[str, tf.Tensor], targets: tf.Tensor, training=None
+    ) -> tf.Tensor:
+        """The mean loss of the next movie at every position with a known target
+        (``targets`` ``[batch, length]``; padding and OOV targets are skipped).
+
+        Only those positions meet the movie table: with overlapping pieces
+        (``sequence_stride``) or padding, the others would cost the bulk of a step for
+        nothing.
+        """
         context = self.context_tower.sequence_context(
             {n: inputs[n] for n in self.input_names}, training=training
         )
-        return tf.einsum("btd,rd->btr", self._query(context), self.scoring_table()) + self._row_bias
+        targets = tf.cast(targets, tf.int64)
+        known = tf.logical_and(targets > ids.PADDING, tf.not_equal(targets, self.oov_row))
+        return self.loss_at(tf.boolean_mask(context, known), tf.boolean_mask(targets, known))
+
+    def loss_at(self, context: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
+        """The training loss of contexts ``[n, dim]`` and their known labels ``[n]``."""
+        if self.hparams.loss == "softmax":
+            logits = self._logits("nd,rd->nr", context)
+            return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits))
+        return self._sampled_loss(context, labels)
+
+    def _logits(self, equation: str, context: tf.Tensor) -> tf.Tensor:
+        """Context x movie table: in the context's dtype (bfloat16 under mixed precision, the
+        bulk of a training step), returned in float32 for the softmax."""
+        query = self._query(context)
+        table = tf.cast(self.scoring_table(), query.dtype)
+        return tf.cast(tf.einsum(equation, query, table), tf.float32) + self._row_bias
 
     def _query(self, context: tf.Tensor) -> tf.Tensor:
         """The context as it meets the movie table: with cosine similarity, unit length and
@@ -85,11 +109,10 @@ class Recommender(keras.Model):
 
     def call(self, inputs: dict[str, tf.Tensor], training=None) -> tf.Tensor:
         """Logits over every movie row: ``[batch, rows]``."""
-        context = self._query(self.context(inputs, training=training))
-        return tf.matmul(context, self.scoring_table(), transpose_b=True) + self._row_bias
+        return self._logits("bd,rd->br", self.context(inputs, training=training))
 
     def _sampled_loss(self, context: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
-        table, context = self.scoring_table(), self._query(context)
+        table, context = self.scoring_table(), self._query(tf.cast(context, tf.float32))
         if self.hparams.loss == "in_batch":
             return losses.in_batch_softmax(context, table, labels, self.num_rows)
         return losses.sampled_softmax(

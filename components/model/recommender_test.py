@@ -3,6 +3,7 @@ by windows or by sequences), the sampled losses and tied embeddings, and TFLite 
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 
 import numpy as np
@@ -125,6 +126,38 @@ def test_sampled_losses_train(loss, tie):
     history = model.fit({"context_movie_id": context}, labels, epochs=6, verbose=0)
     losses = history.history["loss"]
     assert losses[-1] < 0.7 * losses[0], losses
+
+
+@pytest.mark.parametrize("loss", ["softmax", "sampled_softmax", "in_batch"])
+def test_every_loss_trains_in_the_sequence_layout_on_known_targets_only(loss):
+    config = _tied_config(8, 8)
+    hparams = HParams(loss=loss, num_sampled=20, batch_size=16, learning_rate=0.02, dropout=0.0)
+    tf.keras.utils.set_random_seed(0)
+    model = Recommender(config, {"movie_id": 50}, hparams)
+    # Each movie is followed by the next one: learnable at every position.
+    rng = np.random.default_rng(0)
+    start = rng.integers(1, 41, size=(256, 1))
+    inputs = (start + np.arange(10)).astype(np.int32)
+    targets = inputs + 1
+    targets[:, :3] = ids.PADDING  # not trained on: must not count
+    targets[:, 3] = ids.oov_row(50)
+    history = sequence_training.fit_sequences(
+        model, {"context_movie_id": inputs}, targets, dataclasses.replace(hparams, epochs=5), 0
+    )
+    losses = history.history["loss"]
+    assert np.isfinite(losses).all() and losses[-1] < 0.7 * losses[0], losses
+    # The loss averages the known targets only: OOV targets count as padding, and giving
+    # those positions real targets changes it.
+    movies = {"context_movie_id": inputs}
+    skipped = np.where(targets == ids.oov_row(50), ids.PADDING, targets)
+    trained = np.where(np.arange(10) < 4, inputs + 1, targets)
+    loss_of = {
+        name: float(model.sequence_loss(movies, t))
+        for name, t in [("given", targets), ("skipped", skipped), ("trained", trained)]
+    }
+    if loss == "softmax":  # the sampled ones draw new negatives at every call
+        assert loss_of["given"] == pytest.approx(loss_of["skipped"], rel=1e-6)
+        assert loss_of["given"] != pytest.approx(loss_of["trained"], rel=1e-3)
 
 
 def _tied_config(context_dim: int, label_dim: int):

@@ -16,7 +16,6 @@ import numpy as np
 import tensorflow as tf
 
 from components.model.hparams import HParams
-from components.model.losses import KnownLabelCrossEntropy
 from components.model.recommender import Recommender, make_optimizer
 from components.transform import ids
 
@@ -39,15 +38,23 @@ class Timeline:
 
 
 def sequence_examples(
-    timelines: list[Timeline], length: int
+    timelines: list[Timeline], length: int, stride: int | None = None
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Inputs (per feature, ``[n, length]`` left-padded with 0; global ones ``[n, 1]``) and
     next-movie targets ``[n, length]``.
 
     Each timeline is cut from its newest trained label back into pieces of ``length``
-    activities, so every trained label is a target exactly once; a piece with no trained
+    activities, each piece starting ``stride`` (default: ``length``) activities before the
+    next one, and every trained label is a target exactly once: in the newest piece that
+    holds it. With a stride under the length, pieces overlap and each target but a
+    timeline's first ones has at least ``length - stride`` activities of context, nearer
+    the full window the model serves (``stride / length`` of the pieces' positions are
+    targets, so an epoch costs ``length / stride`` times as much). A piece with no trained
     label is dropped.
     """
+    stride = stride or length
+    if not 1 <= stride <= length:
+        raise ValueError(f"the stride must be in [1, {length}], got {stride}")
     names = {name for t in timelines for name in (*t.activities, *t.user)}
     inputs: dict[str, list[np.ndarray]] = {name: [] for name in names}
     targets = []
@@ -56,13 +63,17 @@ def sequence_examples(
         end = trained[-1] + 1 if len(trained) else 0
         while end > 0:
             start = max(0, end - length)
-            if (timeline.next_movies[start:end] != ids.PADDING).any():
+            # Targets from here on; earlier ones belong to the next (older) piece.
+            first = max(start, end - stride) if start > 0 else 0
+            piece = timeline.next_movies[start:end].copy()
+            piece[: first - start] = ids.PADDING
+            if (piece != ids.PADDING).any():
                 for name, values in timeline.activities.items():
                     inputs[name].append(ids.left_padded(values[start:end], length, values.dtype))
                 for name, value in timeline.user.items():
                     inputs[name].append(value)
-                targets.append(ids.left_padded(timeline.next_movies[start:end], length, np.int32))
-            end = start
+                targets.append(ids.left_padded(piece, length, np.int32))
+            end = first
     return {name: np.stack(rows) for name, rows in inputs.items()}, np.array(targets, np.int32)
 
 
@@ -133,14 +144,21 @@ def _known_runs(
 
 
 class SequenceModel(keras.Model):
-    """Wraps a Recommender so that ``fit`` trains its sequence logits."""
+    """Wraps a Recommender so that ``fit`` trains its loss at every position."""
 
     def __init__(self, recommender: Recommender, **kwargs):
         super().__init__(**kwargs)
         self.recommender = recommender
 
-    def call(self, inputs: dict[str, tf.Tensor], training=None) -> tf.Tensor:
-        return self.recommender.sequence_logits(inputs, training=training)
+    def train_step(self, data):
+        inputs, targets = data
+        with tf.GradientTape() as tape:
+            loss = self.recommender.sequence_loss(inputs, targets, training=True)
+            loss += sum(self.recommender.losses)
+        variables = self.recommender.trainable_variables
+        gradients = tape.gradient(loss, variables)
+        self.optimizer.apply_gradients(zip(gradients, variables, strict=True))
+        return {"loss": loss}
 
 
 def fit_sequences(
@@ -150,13 +168,12 @@ def fit_sequences(
     hparams: HParams,
     verbose: int = 2,
     callbacks: list[keras.callbacks.Callback] | None = None,
+    jit_compile: bool = False,
 ) -> keras.callbacks.History:
     """Trains ``recommender`` (one activity group) on sequence examples: ``epochs`` passes,
     or ``train_steps`` batches in all when set (the examples repeat)."""
     model = SequenceModel(recommender)
-    model.compile(
-        optimizer=make_optimizer(hparams), loss=KnownLabelCrossEntropy(recommender.oov_row)
-    )
+    model.compile(optimizer=make_optimizer(hparams), jit_compile=jit_compile)
     dataset = tf.data.Dataset.from_tensor_slices((inputs, targets)).shuffle(
         len(targets), seed=hparams.seed
     )

@@ -4,6 +4,7 @@ the fit honouring train_steps and the optimizer."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from components.model import sequence_training
@@ -30,6 +31,31 @@ def test_sequence_examples_make_every_activity_a_target_once():
         real = row_inputs != ids.PADDING
         # The target at each real position is the activity right after its input.
         assert (row_targets[real] == row_inputs[real] + 1).all()
+
+
+@pytest.mark.parametrize("stride", [1, 2, 3, 4])
+def test_overlapping_pieces_target_every_label_once_with_a_longer_context(stride):
+    movies = np.arange(1, 12, dtype=np.int32)  # 11 activities, 10 labels
+    timeline = _known_timeline(movies)
+    inputs, targets = sequence_training.sequence_examples([timeline], length=4, stride=stride)
+    inputs = inputs["context_movie_id"]
+    assert sorted(targets[targets != ids.PADDING].tolist()) == list(range(2, 12))
+    for row_inputs, row_targets in zip(inputs, targets, strict=True):
+        for position in np.flatnonzero(row_targets != ids.PADDING):
+            context = row_inputs[: position + 1]
+            context = context[context != ids.PADDING]
+            # The input before the target is its activity, and every target past the
+            # timeline's first piece sees at least length - stride earlier activities.
+            assert row_targets[position] == context[-1] + 1
+            assert len(context) >= min(row_targets[position] - 1, 4 - stride + 1)
+    # Pieces end at 10, 10 - stride, ... while they start after the timeline's first
+    # activity, then one piece from it: more pieces as the stride shrinks.
+    assert len(targets) == {1: 7, 2: 4, 3: 3, 4: 3}[stride]
+
+
+def test_a_stride_outside_the_length_fails():
+    with pytest.raises(ValueError, match="stride must be in"):
+        sequence_training.sequence_examples([_known_timeline(np.arange(1, 5))], 4, stride=5)
 
 
 def test_sequence_examples_skip_held_out_labels_but_keep_their_activities():
