@@ -272,31 +272,56 @@ class HstuBlock(keras.layers.Layer):
             initializer=keras.initializers.TruncatedNormal(stddev=0.02),
         )
         self._output = keras.layers.Dense(dim, kernel_initializer="glorot_uniform")
+        self._uvqk.build(input_shape)  # served calls read its kernel directly
         super().build(input_shape)
 
-    def call(self, x: tf.Tensor, valid: tf.Tensor, training=None) -> tf.Tensor:
+    def call(
+        self, x: tf.Tensor, valid: tf.Tensor, training=None, newest_only: bool = False
+    ) -> tf.Tensor:
         """``x`` ``[batch, length, dim]``; ``valid`` ``[batch, length, length]``, True where
-        position i may attend to position j (j <= i, j a real activity)."""
+        position i may attend to position j (j <= i, j a real activity).
+
+        ``newest_only``: the output at the newest position alone, ``[batch, 1, dim]``,
+        which is all a served window needs from the last block (every position is still a
+        key and a value): the attention and the projection cost one row instead of
+        ``length``.
+        """
         length = tf.shape(x)[1]
-        u, v, q, k = tf.split(
-            self._uvqk(self._norm(x)),
-            [self.heads * self.linear_dim] * 2 + [self.heads * self.attention_dim] * 2,
-            axis=-1,
-        )
+        u, v, q, k = self._projections(self._norm(x), newest_only)
+        queries = tf.range(length)
+        if newest_only:
+            x, valid, queries = x[:, -1:], valid[:, -1:], queries[-1:]
         q = self._heads(q, self.attention_dim)
         k = self._heads(k, self.attention_dim)
         v = self._heads(v, self.linear_dim)
-        distance = tf.range(length)[:, tf.newaxis] - tf.range(length)[tf.newaxis, :]
+        distance = queries[:, tf.newaxis] - tf.range(length)[tf.newaxis, :]
         bias = tf.gather(self._distance_bias, tf.clip_by_value(distance, 0, self.max_length - 1))
         scores = tf.einsum("bhid,bhjd->bhij", q, k) + bias
         weights = tf.nn.silu(scores) / self.max_length
         weights *= tf.cast(valid, weights.dtype)[:, tf.newaxis]
         attended = tf.einsum("bhij,bhjd->bhid", weights, v)
         attended = tf.reshape(
-            tf.transpose(attended, [0, 2, 1, 3]), [-1, length, self.heads * self.linear_dim]
+            tf.transpose(attended, [0, 2, 1, 3]),
+            [-1, tf.shape(q)[2], self.heads * self.linear_dim],
         )
         gated = u * self._attention_norm(attended)
         return x + self._output(self._dropout(gated, training=training))
+
+    def _projections(self, normed: tf.Tensor, newest_only: bool) -> list[tf.Tensor]:
+        """U, V, Q, K of every position (``newest_only``: U and Q of the newest alone, from
+        the same weights: the projection is the bulk of a served call)."""
+        sizes = [self.heads * self.linear_dim] * 2 + [self.heads * self.attention_dim] * 2
+        if not newest_only:
+            return tf.split(self._uvqk(normed), sizes, axis=-1)
+        kernel_u, kernel_v, kernel_q, kernel_k = tf.split(self._uvqk.kernel, sizes, axis=-1)
+        bias_u, bias_v, bias_q, bias_k = tf.split(self._uvqk.bias, sizes, axis=-1)
+        newest = normed[:, -1:]
+        return [
+            tf.nn.silu(tf.matmul(newest, kernel_u) + bias_u),
+            tf.nn.silu(tf.matmul(normed, kernel_v) + bias_v),
+            tf.nn.silu(tf.matmul(newest, kernel_q) + bias_q),
+            tf.nn.silu(tf.matmul(normed, kernel_k) + bias_k),
+        ]
 
     def _heads(self, values: tf.Tensor, dim: int) -> tf.Tensor:
         """``[batch, length, heads * dim]`` -> ``[batch, heads, length, dim]``."""
@@ -353,8 +378,9 @@ class HstuEncoder(keras.layers.Layer):
         causal = tf.linalg.band_part(tf.ones([length, length], tf.bool), -1, 0)
         valid = tf.logical_and(causal[tf.newaxis], mask[:, tf.newaxis, :])
         x = self._input_dropout(embeddings, training=training)
-        for block in self._blocks:
-            x = block(x, valid, training=training)
+        for index, block in enumerate(self._blocks):
+            last = index == len(self._blocks) - 1
+            x = block(x, valid, training=training, newest_only=last and not all_positions)
         x = self._final_norm(x)
         return x if all_positions else x[:, -1]
 
