@@ -14,12 +14,12 @@ def test_the_runner_refuses_bad_combinations_before_anything_runs(tmp_path, caps
             "--hparam",
             "num_predictions=5",
             "--hparam",
-            'loss="in_batch"',
+            "sequence_stride=11",
         ]
     )
     err = capsys.readouterr().err
     assert code == 2
-    assert "num_predictions (5)" in err and "full softmax" in err
+    assert "num_predictions (5)" in err and "sequence_stride (11)" in err
     assert "Traceback" not in err
     assert not (tmp_path / "out").exists()
 
