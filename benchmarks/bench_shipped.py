@@ -8,7 +8,8 @@ the user's last rating is written one per line and given to
 `python -m commands.recommend --histories FILE --json` in a subprocess, exactly as a user
 runs it: the whole history is excluded from the recommendations. HR@1/5/10 and NDCG@10
 of the last rating are printed beside first-order Markov and popularity fitted on every
-earlier rating, then the on-device signature's latency (one thread) and the files' sizes.
+earlier rating, then the on-device signature's latency (one thread) and the files' sizes:
+for the float model and, where the pusher pushed it beside, the int8-weights variant.
 """
 
 from __future__ import annotations
@@ -120,44 +121,48 @@ def main() -> None:
 
     histories = user_histories(args.data_dir, args.min_timeline_length)[: args.limit]
     labels = [h[-1] for h in histories]
+    float_model = on_device_model.find_model(args.model)
+    models = [float_model]
+    quantized = os.path.join(os.path.dirname(float_model), QUANTIZED_FILE)
+    if os.path.exists(quantized):
+        models.append(quantized)  # the variant an app may ship instead (pushed beside it)
+    rows, files = {}, []
+    for model in models:
+        name = os.path.basename(model)
+        top, seconds = recommend_all(model, histories)
+        print(f"{name}: the recommend command took {seconds:.1f} s for {len(histories)} users")
+        rows[f"{name} (recommend)"] = ranks_from_lists(top, labels)
+        p50, p99 = latency(on_device_model.Recommender(model), histories, args.calls)
+        files.append((name, os.path.getsize(model) / 1e6, p50, p99))
+    rows.update(baseline_ranks(histories, k=len(top[0])))
+    print(f"{'model':<38} {'HR@1':>7} {'HR@5':>7} {'HR@10':>7} {'NDCG@10':>8}")
+    for name, ranks in rows.items():
+        m = ranking.metrics(ranks)
+        print(f"{name:<38} {m['hr@1']:7.4f} {m['hr@5']:7.4f} {m['hr@10']:7.4f} {m['ndcg@10']:8.4f}")
+    for name, megabytes, p50, p99 in files:
+        print(
+            f"{name}: {megabytes:.2f} MB; {RECOMMEND_UNSEEN} latency, 1 thread: "
+            f"p50 {p50:.3f} ms, p99 {p99:.3f} ms"
+        )
+
+
+def recommend_all(model: str, histories: list[list[int]]) -> tuple[list[list[int]], float]:
+    """Each history's recommendations from `commands.recommend --histories FILE --json` in a
+    subprocess (every history before its last rating), and the command's wall seconds."""
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "histories.txt")
         with open(path, "w", encoding="utf-8") as handle:
             handle.writelines(",".join(map(str, h[:-1])) + "\n" for h in histories)
         start = time.perf_counter()
+        command = [sys.executable, "-m", "commands.recommend", "--model", model]
         completed = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "commands.recommend",
-                "--model",
-                args.model,
-                "--histories",
-                path,
-                "--json",
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
+            [*command, "--histories", path, "--json"], capture_output=True, text=True, check=False
         )
         seconds = time.perf_counter() - start
     results = [json.loads(line) for line in completed.stdout.splitlines() if line.startswith("{")]
     if completed.returncode or len(results) != len(histories):
         sys.exit(f"recommend failed ({completed.returncode}): {completed.stderr[-2000:]}")
-    rows = {"pushed model (recommend)": ranks_from_lists([r["movie_ids"] for r in results], labels)}
-    rows.update(baseline_ranks(histories, k=len(results[0]["movie_ids"])))
-    print(f"{len(histories)} users; the recommend command took {seconds:.1f} s for all of them")
-    print(f"{'model':<26} {'HR@1':>7} {'HR@5':>7} {'HR@10':>7} {'NDCG@10':>8}")
-    for name, ranks in rows.items():
-        m = ranking.metrics(ranks)
-        print(f"{name:<26} {m['hr@1']:7.4f} {m['hr@5']:7.4f} {m['hr@10']:7.4f} {m['ndcg@10']:8.4f}")
-    recommender = on_device_model.Recommender(args.model)
-    folder = os.path.dirname(recommender.model_path)
-    for name in (os.path.basename(recommender.model_path), QUANTIZED_FILE):
-        if os.path.exists(os.path.join(folder, name)):
-            print(f"{name}: {os.path.getsize(os.path.join(folder, name)) / 1e6:.2f} MB")
-    p50, p99 = latency(recommender, histories, args.calls)
-    print(f"{RECOMMEND_UNSEEN} latency, 1 thread: p50 {p50:.3f} ms, p99 {p99:.3f} ms")
+    return [r["movie_ids"] for r in results], seconds
 
 
 if __name__ == "__main__":
