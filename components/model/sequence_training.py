@@ -149,6 +149,11 @@ class SequenceModel(keras.Model):
     def __init__(self, recommender: Recommender, **kwargs):
         super().__init__(**kwargs)
         self.recommender = recommender
+        self._loss = keras.metrics.Mean(name="loss")  # the epoch's mean, not the last batch's
+
+    @property
+    def metrics(self) -> list[keras.metrics.Metric]:
+        return [self._loss]  # reset by fit at each epoch
 
     def train_step(self, data):
         inputs, targets = data
@@ -158,7 +163,8 @@ class SequenceModel(keras.Model):
         variables = self.recommender.trainable_variables
         gradients = tape.gradient(loss, variables)
         self.optimizer.apply_gradients(zip(gradients, variables, strict=True))
-        return {"loss": loss}
+        self._loss.update_state(loss)
+        return {"loss": self._loss.result()}
 
 
 def fit_sequences(

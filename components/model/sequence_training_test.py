@@ -83,6 +83,8 @@ def test_sequence_training_honours_train_steps_and_the_optimizer():
     assert isinstance(history.model.optimizer, tf.keras.optimizers.SGD)
     assert int(history.model.optimizer.iterations) == 6
     assert len(history.history["loss"]) == 2
+    # The logged loss is each epoch's mean over its batches, not its last batch's.
+    assert history.model.metrics[0].count.numpy() == 3
 
 
 def _window_examples(truth: dict[int, np.ndarray], length: int, keep: float, seed: int):
