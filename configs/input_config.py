@@ -21,11 +21,12 @@ FeatureGroup = pb.FeatureGroup
 
 _KIND_TO_TYPE = {raw.Kind.INT: pb.INT, raw.Kind.FLOAT: pb.FLOAT, raw.Kind.STRING: pb.STRING}
 # How many watched movies the on-device signature excludes itself. Its cost grows with the
-# length (about 0.02 ms per 1,000 on one core), not with the real history: 1,024 covers
-# 99.5% of ML-1M's users (32 of 6,040 have more) at about 0.03 ms; the client drops the
-# older watched movies from the results of longer histories
-# (components/export/on_device_model.py).
-DEFAULT_EXCLUDED_MOVIES_LENGTH = 1024
+# length, not with the real history: about 0.02 ms per 1,000 on one core, a fifth of the
+# best model's call at 1,024 (docs/benchmarks.md). 512 covers 94% of ML-1M's users whole
+# (369 of 6,040 have more); for longer histories the client excludes the older movies it
+# finds on top in a second call (components/export/on_device_model.py), so every user's
+# ranking is exact.
+DEFAULT_EXCLUDED_MOVIES_LENGTH = 512
 ENCODER_NAMES = tuple(v.name for v in pb.EncoderType.DESCRIPTOR.values if v.number)
 
 
