@@ -86,8 +86,8 @@ class HParams:
     training_layout: str = AUTO
     # Sequences layout: each piece starts this many activities before the next one (0: the
     # history length, no overlap). Below the length, pieces overlap and every target has at
-    # least ``length - stride`` activities of context, as the served window does; an epoch
-    # costs ``length / stride`` times as much.
+    # least ``length - stride`` activities of context, as the served window does; the
+    # encoder runs ``length / stride`` times the positions (the loss is only at targets).
     sequence_stride: int = 0
     # softmax: full cross-entropy over the vocabulary. sampled_softmax: log-uniform
     # negatives (the vocabulary is sorted by frequency). in_batch: the batch's other labels

@@ -48,9 +48,9 @@ def sequence_examples(
     next one, and every trained label is a target exactly once: in the newest piece that
     holds it. With a stride under the length, pieces overlap and each target but a
     timeline's first ones has at least ``length - stride`` activities of context, nearer
-    the full window the model serves (``stride / length`` of the pieces' positions are
-    targets, so an epoch costs ``length / stride`` times as much). A piece with no trained
-    label is dropped.
+    the full window the model serves (the encoder then runs ``length / stride`` times as
+    many positions per epoch; the loss, only at targets, costs the same). A piece with no
+    trained label is dropped.
     """
     stride = stride or length
     if not 1 <= stride <= length:
