@@ -59,7 +59,7 @@ def main() -> None:
         axis.set_xlim(0.9 * min([*values, REFERENCES["SASRec+"][column]]), 1.12 * max(values))
     axes[0].set_yticks(list(positions), [label(r) for r in runs], fontsize=8)
     axes[0].invert_yaxis()
-    axes[1].legend(loc="lower right", fontsize=8)
+    axes[1].legend(loc="upper right", fontsize=8)
     figure.tight_layout()
     figure.savefig(args.out, dpi=110)
     print(f"wrote {args.out}")
