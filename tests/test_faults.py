@@ -24,6 +24,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
@@ -387,7 +388,9 @@ def test_schema_domains_are_the_ingest_limits():
     # its own table row, the next one would not.
     assert ids.MAX_TABLE_SIZE == ids.MAX_RAW_ID + 1
     table = signatures.raw_to_row_table([str(ids.MAX_RAW_ID).encode()])
-    assert signatures.raw_to_row(table, [ids.MAX_RAW_ID]).numpy()[0] == ids.FIRST_VOCAB_ROW
+    assert signatures.raw_to_row(table, np.array([ids.MAX_RAW_ID], np.int32)).numpy()[0] == (
+        ids.FIRST_VOCAB_ROW
+    )
     with pytest.raises(ValueError, match="too large"):
         signatures.raw_to_row_table([str(ids.MAX_RAW_ID + 1).encode()])
     assert limits.EARLIEST_TIMESTAMP < limits.DEFAULT_MIN_TIMESTAMP < limits.LATEST_TIMESTAMP
