@@ -108,8 +108,7 @@ class ExportModule(tf.Module):
         self._excluded_length = input_config.excluded_movies_length(config)
         self._raw_to_row = {}
         self._scales = {}
-        # The movie table with an OOV entry at each end, for the exclusion list: one clip and
-        # one gather map any raw id (negative or beyond the table: OOV) to its row.
+        # Raw id -> row tables (raw_to_row_table): one clip and one gather map any raw id.
         for feature in input_config.input_features(config):
             if feature.feature_type == INT:
                 vocabulary = transform_output.vocabulary_by_name(feature.vocab_name)
