@@ -139,7 +139,7 @@ class HParams:
         positive = ("epochs", "warm_start_epochs", "num_predictions", "num_sampled")
         positive += () if self.batch_size == AUTO else ("batch_size",)
         positive += ("transformer_layers", "transformer_heads", "lstm_num_units")
-        positive += ("hstu_layers", "hstu_heads")
+        positive += ("hstu_layers", "hstu_heads", "learning_rate_patience")
         for name in positive:
             if getattr(self, name) < 1:
                 problems.append(f"{name} must be at least 1, got {getattr(self, name)}")
@@ -152,10 +152,6 @@ class HParams:
             problems.append(f"dropout must be in [0, 1), got {self.dropout}")
         if self.early_stopping_patience < 0:
             problems.append("early_stopping_patience must be >= 0 (0: no early stopping)")
-        if self.learning_rate_patience < 1:
-            problems.append(
-                f"learning_rate_patience must be at least 1, got {self.learning_rate_patience}"
-            )
         if not 0 < self.learning_rate_decay <= 1:
             problems.append(
                 f"learning_rate_decay must be in (0, 1] (1: constant), got "

@@ -19,6 +19,11 @@ def _log_uniform_log_q(rows: tf.Tensor, num_rows: int) -> tf.Tensor:
     return tf.math.log(tf.math.log((rows + 2.0) / (rows + 1.0)) / math.log(num_rows + 1.0))
 
 
+def known_labels(labels: tf.Tensor, oov_row: int) -> tf.Tensor:
+    """True where a label is trained on: neither padding nor the OOV row."""
+    return tf.logical_and(tf.not_equal(labels, oov_row), labels > ids.PADDING)
+
+
 class KnownLabelCrossEntropy(keras.losses.Loss):
     """Softmax cross-entropy that skips padding labels and labels outside the vocabulary.
 
@@ -34,7 +39,7 @@ class KnownLabelCrossEntropy(keras.losses.Loss):
 
     def call(self, labels: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
         labels = tf.reshape(tf.cast(labels, tf.int64), tf.shape(logits)[:-1])
-        known = tf.logical_and(tf.not_equal(labels, self.oov_row), labels > ids.PADDING)
+        known = known_labels(labels, self.oov_row)
         safe = tf.where(known, labels, tf.zeros_like(labels) + ids.FIRST_VOCAB_ROW)
         losses = tf.nn.sparse_softmax_cross_entropy_with_logits(safe, logits)
         return tf.where(known, losses, tf.zeros_like(losses))

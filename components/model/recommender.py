@@ -69,7 +69,7 @@ class Recommender(keras.Model):
             {n: inputs[n] for n in self.input_names}, training=training
         )
         targets = tf.cast(targets, tf.int64)
-        known = tf.logical_and(targets > ids.PADDING, tf.not_equal(targets, self.oov_row))
+        known = losses.known_labels(targets, self.oov_row)
         return self.loss_at(tf.boolean_mask(context, known), tf.boolean_mask(targets, known))
 
     def loss_at(self, context: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
@@ -126,7 +126,7 @@ class Recommender(keras.Model):
         labels = tf.reshape(labels, [-1])
         with tf.GradientTape() as tape:
             context = self.context(features, training=True)
-            loss = self._sampled_loss(context, labels) + sum(self.losses)
+            loss = self.loss_at(context, labels) + sum(self.losses)
         gradients = tape.gradient(loss, self.trainable_variables)
         self.optimizer.apply_gradients(zip(gradients, self.trainable_variables, strict=True))
         self.compiled_metrics.update_state(labels, self(features, training=False))
