@@ -71,8 +71,7 @@ def measure(args, variant: str) -> dict:
     timer = StepTimer(args.warmup)
     sequence_training.fit_sequences(
         model,
-        {name: inputs},
-        targets,
+        sequence_training.in_memory_dataset({name: inputs}, targets, hparams),
         hparams,
         verbose=0,
         callbacks=[timer],

@@ -24,6 +24,9 @@ class Shape(str, enum.Enum):
     # Every movie the user rated before the label, oldest first: what a ranking must exclude.
     # Only held-out (eval and test) examples carry it; it is never a model input.
     WHOLE_HISTORY = "whole_history"
+    # Training pieces only (the sequence layout): per context movie, the movie rated right
+    # after it where that next movie is a training target, else 0. A label, never an input.
+    NEXT_MOVIES = "next_movies"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,6 +47,10 @@ LABEL_TIMESTAMP = "label_timestamp"
 HISTORY_LENGTH = "history_length"  # all earlier ratings of the user, before truncation
 HISTORY_BUCKET = "history_bucket"  # HISTORY_LENGTH in coarse ranges, for sliced evaluation
 HISTORY_MOVIE_IDS = "history_movie_ids"  # the whole watch history (eval and test examples)
+NEXT_MOVIE_IDS = "next_movie_ids"  # the targets of a training piece (sequence layout)
+# In NEXT_MOVIE_IDS: no training target at this position (held out, or trained in an
+# older piece). Never a movie id: ids start at 1.
+NO_TARGET = 0
 USER_GENDER = "user_gender"
 USER_AGE = "user_age"
 USER_OCCUPATION = "user_occupation"
@@ -62,6 +69,7 @@ RAW_FEATURES: dict[str, RawFeature] = {
         RawFeature(HISTORY_LENGTH, Kind.INT, Shape.SCALAR),
         RawFeature(HISTORY_BUCKET, Kind.STRING, Shape.SCALAR),
         RawFeature(HISTORY_MOVIE_IDS, Kind.INT, Shape.WHOLE_HISTORY),
+        RawFeature(NEXT_MOVIE_IDS, Kind.INT, Shape.NEXT_MOVIES),
         RawFeature(USER_GENDER, Kind.STRING, Shape.SCALAR, user_feature=True),
         RawFeature(USER_AGE, Kind.INT, Shape.SCALAR, user_feature=True),
         RawFeature(USER_OCCUPATION, Kind.STRING, Shape.SCALAR, user_feature=True),

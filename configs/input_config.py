@@ -177,6 +177,11 @@ def validate(config: pb.InputConfig, source: str = "<config>") -> None:
                     f"{where}: {feature.feature_name} is for evaluation (the movies a ranking "
                     "excludes), not a model input"
                 )
+            elif spec and spec.shape == raw.Shape.NEXT_MOVIES:
+                problems.append(
+                    f"{where}: {feature.feature_name} holds the training targets (the next "
+                    "movies), not a model input"
+                )
             elif spec and kind == "activity" and spec.shape == raw.Shape.SCALAR:
                 problems.append(f"{where}: {feature.feature_name} is not a sequence feature")
             elif spec and kind == "global" and spec.shape != raw.Shape.SCALAR:

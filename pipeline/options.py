@@ -233,6 +233,9 @@ def settings(args: argparse.Namespace, spans: bool = False) -> PipelineSettings:
                 min_timeline_length=args.min_timeline_length,
                 max_context_length=input_config.context_length(config),
                 split=timelines.SplitSettings(kind=kind, seed=args.seed),
+                # The Trainer trains on what ExampleGen writes: pieces for the sequence layout.
+                training_layout=hparams.training_layout,
+                sequence_stride=hparams.sequence_stride,
             ),
             span_window=args.span_window,
             max_bad_fraction=args.max_bad_fraction,

@@ -33,6 +33,7 @@ from commands import lineage
 from components.data_formats import limits, movielens, synthetic
 from components.data_formats.movielens import UTF8_BOM
 from components.example_gen.ingest_record import KEPT_REPORTS
+from configs import features as raw
 from pipeline import cli_errors, local_runner, paths
 from tests import pipeline_runs
 from tests.pipeline_runs import EXAMPLE_GEN, IN_MEMORY
@@ -378,7 +379,9 @@ def test_schema_domains_are_the_ingest_limits():
     id_features = [f.name for f in schema.feature if f.name.endswith(("_id", "_ids"))]
     assert {"user_id", "context_movie_id", "label_movie_id"} <= set(id_features)
     for name in id_features:
-        assert domains[name] == (limits.MIN_RAW_ID, limits.MAX_RAW_ID), name
+        # A training piece's targets are ids, or 0 where a position has no target.
+        lowest = raw.NO_TARGET if name == raw.NEXT_MOVIE_IDS else limits.MIN_RAW_ID
+        assert domains[name] == (lowest, limits.MAX_RAW_ID), name
     assert domains["label_timestamp"] == (limits.EARLIEST_TIMESTAMP, limits.LATEST_TIMESTAMP)
     assert domains["context_movie_year"] == (limits.MIN_YEAR, limits.MAX_YEAR)
     assert domains["user_age"] == (limits.MIN_AGE, limits.MAX_AGE)

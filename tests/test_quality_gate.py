@@ -109,13 +109,17 @@ def test_the_report_equals_what_the_pushed_model_gives_through_recommend(default
 def _plain_baseline_hr10(examples_uri: str) -> dict[str, float]:
     """Popularity and first-order Markov recomputed plainly from the examples: counts over
     the training split, each test label's rank among every training movie not watched."""
-    train = read_split(examples_uri, "train", [raw.CONTEXT_MOVIE_ID, raw.LABEL_MOVIE_ID])
+    train = read_split(examples_uri, "train", [raw.CONTEXT_MOVIE_ID, raw.NEXT_MOVIE_IDS])
     follows: dict[int, Counter] = defaultdict(Counter)
     popularity: Counter = Counter()
-    for row, label in enumerate(train[raw.LABEL_MOVIE_ID].values.tolist()):
+    # The default run trains on sequence pieces: each movie with the target after it.
+    assert len(train[raw.NEXT_MOVIE_IDS].values) == len(train[raw.CONTEXT_MOVIE_ID].values)
+    for row in range(len(train[raw.CONTEXT_MOVIE_ID])):
         context = train[raw.CONTEXT_MOVIE_ID].row(row).tolist()
-        popularity[label] += 1
-        follows[context[-1]][label] += 1
+        for movie, label in zip(context, train[raw.NEXT_MOVIE_IDS].row(row).tolist(), strict=True):
+            if label != raw.NO_TARGET:
+                popularity[label] += 1
+                follows[movie][label] += 1
     movies = set(popularity) | set(train[raw.CONTEXT_MOVIE_ID].values.tolist())
     total = sum(popularity.values())
     test = read_split(

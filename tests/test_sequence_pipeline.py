@@ -5,6 +5,7 @@ import os
 import numpy as np
 import pytest
 import tensorflow as tf
+import tensorflow_transform as tft
 
 from components.data_formats import synthetic
 from components.export.layout import TOP_IDS, TOP_SCORES
@@ -14,7 +15,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 
 def _recommend_unseen(tmp_path, layout: str, seed: int, *flags: str):
-    """Runs the pipeline through the Trainer on sequences; the exported on-device signature."""
+    """Runs the pipeline through the Trainer on sequences (into ``tmp_path / "out"``); the
+    exported on-device signature."""
     spec = synthetic.SyntheticSpec(
         num_users=80, num_movies=120, mean_ratings_per_user=20, seed=seed
     )
@@ -55,11 +57,68 @@ def test_transformer_trains_on_sequences_and_serves_one_window(tmp_path):
     epochs = pipeline_runs.tensorboard_epochs(str(tmp_path / "out"))
     assert epochs["train"]["epoch_loss"] == 2
     assert epochs["validation"]["epoch_hr_at_10"] == 2
+    _assert_the_trainer_streams_its_pieces(str(tmp_path / "out"), tmp_path / "stream")
+
+
+def _assert_the_trainer_streams_its_pieces(output_dir: str, scratch) -> None:
+    """The Trainer's training input, read from Transform's output of a pipeline run: pieces
+    whose targets are their next movies, streamed (a batch is served long before the end of
+    the files, which here is damaged)."""
+    from tfx.components.trainer import fn_args_utils
+    from tfx_bsl.public import tfxio
+
+    from components.model import trainer
+    from components.model.hparams import HParams
+    from configs import input_config
+
+    examples = pipeline_runs.latest_artifact(output_dir, "Examples", "Transform")
+    graph = pipeline_runs.latest_artifact(output_dir, "TransformGraph")
+    transform_output = tft.TFTransformOutput(graph.uri)
+    accessor = fn_args_utils.DataAccessor(  # what TFX gives run_fn for gzipped tf.Examples
+        tf_dataset_factory=lambda files, options, schema: tfxio.TFExampleRecord(
+            files, schema=schema
+        ).TensorFlowDataset(options),
+        record_batch_factory=None,
+        data_view_decode_fn=None,
+    )
+    config = input_config.load("cnn_id")
+    config = input_config.parse(input_config.with_encoder(config, "TRANSFORMER"))
+    hparams = HParams(batch_size=8).for_config(config)
+    files = sorted(tf.io.gfile.glob(os.path.join(examples.uri, "Split-train", "*")))
+    (inputs, targets), *_ = trainer.sequence_batches(
+        files, accessor, transform_output, config, hparams
+    ).take(1)
+    movies = inputs["context_movie_id"].numpy()
+    targets = targets.numpy()
+    assert movies.shape == targets.shape == (8, 10) and targets.dtype == np.int32
+    # Within a piece, the target after a movie is the piece's next movie wherever both are
+    # there (the first rows of a piece may be an older piece's targets, left at 0).
+    inner = (targets[:, :-1] != 0) & (movies[:, 1:] != 0)
+    assert inner.sum() > 8 and (targets[:, :-1][inner] == movies[:, 1:][inner]).all()
+    assert ((targets != 0) <= (movies != 0)).all()  # no target without its movie
+
+    # A file with 150 good pieces and then damage: a reader holding every example in
+    # memory fails; the Trainer's stream serves its first batches (a shuffle buffer of 16).
+    records = list(tf.data.TFRecordDataset(files, compression_type="GZIP").take(150))
+    assert len(records) == 150
+    scratch.mkdir()
+    damaged = str(scratch / "pieces.gz")
+    with tf.io.TFRecordWriter(damaged, "GZIP") as writer:
+        for record in records:
+            writer.write(record.numpy())
+    with open(damaged, "ab") as handle:
+        handle.write(b"damaged" * 1000)
+    stream = trainer.sequence_batches(
+        [damaged], accessor, transform_output, config, hparams, shuffle_buffer=16
+    )
+    assert len(list(stream.take(10))) == 10
+    with pytest.raises(tf.errors.DataLossError):
+        list(stream)
 
 
 def test_activity_and_user_features_train_on_sequences_of_a_random_split(tmp_path):
-    # A random split holds out labels inside each timeline; the Trainer still rebuilds every
-    # activity from the windows it has and trains only the given labels.
+    # A random split holds out labels inside each timeline; ExampleGen's pieces keep every
+    # activity and leave the held-out labels without a target.
     recommend = _recommend_unseen(
         tmp_path, "ml-1m", 12, "--config", "cnn_id_features", "--split", "random"
     )

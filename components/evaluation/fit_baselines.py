@@ -22,9 +22,15 @@ METRICS_FILE = "metrics.json"
 
 
 def fit(examples_uri: str) -> baselines.Baselines:
-    """From the training split's (newest context movie, label) pairs."""
-    train = read_split(examples_uri, timelines.TRAIN, [raw.CONTEXT_MOVIE_ID, raw.LABEL_MOVIE_ID])
-    contexts = train[raw.CONTEXT_MOVIE_ID]
+    """From the training split's (previous movie, label) pairs: each window's newest context
+    movie and label, or each sequence piece's movies and their targets (the same pairs:
+    every training label is one window's label, or one piece's target)."""
+    names = [raw.CONTEXT_MOVIE_ID, raw.LABEL_MOVIE_ID, raw.NEXT_MOVIE_IDS]
+    train = read_split(examples_uri, timelines.TRAIN, names)
+    contexts, targets = train[raw.CONTEXT_MOVIE_ID], train[raw.NEXT_MOVIE_IDS].values
+    if len(targets):  # sequence pieces: a target per context movie, or NO_TARGET
+        trained = targets != raw.NO_TARGET
+        return baselines.Baselines.fit(contexts.values[trained], targets[trained], contexts.values)
     return baselines.Baselines.fit(
         contexts.last(), train[raw.LABEL_MOVIE_ID].values, contexts.values
     )

@@ -19,6 +19,7 @@ from tfx_bsl.coders import example_coder
 
 from components.data_formats import spans
 from components.data_formats.movielens import Movie, Rating, Reason, User
+from components.example_gen import pieces
 from configs import features as raw
 
 TRAIN, EVAL, TEST = "train", "eval", "test"
@@ -66,12 +67,40 @@ class SplitSettings:
             raise ValueError("temporal split needs 0 < eval quantile < test quantile < 1")
 
 
+WINDOWS, SEQUENCES = "windows", "sequences"
+TRAINING_LAYOUTS = (WINDOWS, SEQUENCES)
+
+
 @dataclasses.dataclass(frozen=True)
 class ExampleSettings:
+    """How timelines become examples.
+
+    Held-out (eval, test) examples are always windows: one per label, its newest
+    ``max_context_length`` earlier ratings and the whole history. Training examples are
+    windows too (``training_layout="windows"``), or the sequence layout's pieces
+    (``"sequences"``): each user's training timeline cut (``pieces.cut``) into pieces of
+    ``max_context_length`` activities starting ``sequence_stride`` apart, each with its
+    targets (``NEXT_MOVIE_IDS``), so the training split grows with the ratings, not with
+    ratings x history.
+    """
+
     min_rating: float = 0.0
     min_timeline_length: int = 3
     max_context_length: int = 10
     split: SplitSettings = dataclasses.field(default_factory=SplitSettings)
+    training_layout: str = WINDOWS
+    sequence_stride: int = 0  # 0: the history length (no overlap)
+
+    def __post_init__(self) -> None:
+        if self.training_layout not in TRAINING_LAYOUTS:
+            raise ValueError(
+                f"training_layout must be one of {TRAINING_LAYOUTS}, got {self.training_layout!r}"
+            )
+        if not 0 <= self.sequence_stride <= self.max_context_length:
+            raise ValueError(
+                f"sequence_stride must be in [0, {self.max_context_length}] (the history "
+                f"length), got {self.sequence_stride}"
+            )
 
 
 @dataclasses.dataclass
@@ -228,67 +257,128 @@ def timeline_examples(
     settings: ExampleSettings,
     cutoffs: Sequence[int] = (),
 ) -> list[tuple[str, bytes]]:
-    """(split, serialized tf.Example) for every label position after the first.
+    """(split, serialized tf.Example) of a timeline's examples: a window for every label
+    position after the first, or, in the sequence layout, pieces in place of the training
+    windows (see ExampleSettings).
 
-    An example predicts ``ratings[p]`` from the most recent ``max_context_length`` ratings
+    A window predicts ``ratings[p]`` from the most recent ``max_context_length`` ratings
     before it, oldest first and unpadded (Transform pads them to the configured lengths).
-    Eval and test examples also list every earlier movie (``HISTORY_MOVIE_IDS``).
+    Eval and test windows also list every earlier movie (``HISTORY_MOVIE_IDS``).
     Columns are built with numpy and encoded by tfx_bsl in C++: about 20x faster than
     filling one tf.train.Example proto per position in Python.
     """
     ratings = timeline.ratings
     positions, starts = _windows(len(ratings), settings.max_context_length)
     named = split_names(timeline, positions, settings.split, cutoffs)
-    kept = np.array([name is not None for name in named], bool)
-    positions, starts = positions[kept], starts[kept]
-    splits = [name for name in named if name is not None]
-    if not len(positions):
+    if not any(name is not None for name in named):
         return []
-    items = [movies[r.movie_id] for r in ratings]
-    movie_ids = np.fromiter((r.movie_id for r in ratings), np.int64, len(ratings))
-    genre_counts = np.fromiter((len(m.genres) for m in items), np.int64, len(items))
-    genre_starts = np.zeros(len(items) + 1, dtype=np.int64)
-    np.cumsum(genre_counts, out=genre_starts[1:])
-    all_genres = pa.array([g.encode() for m in items for g in m.genres], pa.binary())
+    columns = _TimelineColumns(timeline, movies, user)
+    examples = []
+    if settings.training_layout == SEQUENCES:
+        # Activity i's target is the label at position i + 1 (the first rating is no label).
+        trained = np.array([name == TRAIN for name in named] + [False], bool)
+        cut = pieces.cut(trained, settings.max_context_length, settings.sequence_stride)
+        if cut:
+            examples += [(TRAIN, e) for e in columns.encode(columns.pieces(cut, trained))]
+        named = [None if name == TRAIN else name for name in named]
+    kept = np.array([name is not None for name in named], bool)
+    if kept.any():
+        splits = [name for name in named if name is not None]
+        held_out = np.array([split in HELD_OUT_SPLITS for split in splits], bool)
+        batch = columns.windows(positions[kept], starts[kept], held_out)
+        examples += list(zip(splits, columns.encode(batch), strict=True))
+    return examples
 
-    offsets, flat = _gather_ranges(starts, positions)
-    genre_offsets, genre_flat = _gather_ranges(genre_starts[starts], genre_starts[positions])
-    held_out = np.array([split in HELD_OUT_SPLITS for split in splits], bool)
-    history_offsets, history_flat = _gather_ranges(
-        np.zeros_like(positions), np.where(held_out, positions, 0)
-    )
-    columns = {
-        raw.USER_ID: _singletons(np.full(len(positions), timeline.user_id, np.int64)),
-        raw.CONTEXT_MOVIE_ID: _lists(offsets, pa.array(movie_ids[flat])),
-        raw.CONTEXT_MOVIE_RATING: _lists(
-            offsets,
-            pa.array(np.fromiter((r.rating for r in ratings), np.float32, len(ratings))[flat]),
-        ),
-        raw.CONTEXT_MOVIE_YEAR: _lists(
-            offsets, pa.array(np.fromiter((m.year for m in items), np.int64, len(items))[flat])
-        ),
-        raw.CONTEXT_MOVIE_GENRE: _lists(genre_offsets, all_genres.take(pa.array(genre_flat))),
-        raw.LABEL_MOVIE_ID: _singletons(movie_ids[positions]),
-        raw.LABEL_TIMESTAMP: _singletons(
-            np.fromiter((ratings[p].timestamp for p in positions), np.int64, len(positions))
-        ),
-        raw.HISTORY_LENGTH: _singletons(positions.astype(np.int64)),
-        raw.HISTORY_BUCKET: _singletons(
-            pa.array([raw.history_bucket(int(p)).encode() for p in positions], pa.binary())
-        ),
-        raw.HISTORY_MOVIE_IDS: _lists(
-            history_offsets, pa.array(movie_ids[history_flat]), missing=~held_out
-        ),
-    }
-    if user is not None:
-        count = len(positions)
-        columns[raw.USER_GENDER] = _singletons(pa.array([user.gender.encode()] * count))
-        columns[raw.USER_AGE] = _singletons(np.full(count, user.age, np.int64))
-        columns[raw.USER_OCCUPATION] = _singletons(pa.array([user.occupation.encode()] * count))
-        columns[raw.USER_ZIP_PREFIX] = _singletons(pa.array([user.zip_prefix.encode()] * count))
-    batch = pa.RecordBatch.from_arrays(list(columns.values()), list(columns))
-    encoded = _encoder().encode(batch)
-    return list(zip(splits, encoded, strict=True))
+
+class _TimelineColumns:
+    """One timeline's examples as Arrow columns: a row per example, ragged per activity."""
+
+    def __init__(self, timeline: Timeline, movies: dict[int, Movie], user: User | None):
+        ratings = timeline.ratings
+        items = [movies[r.movie_id] for r in ratings]
+        self.user_id, self.user = timeline.user_id, user
+        self.movie_ids = np.fromiter((r.movie_id for r in ratings), np.int64, len(ratings))
+        self.scores = np.fromiter((r.rating for r in ratings), np.float32, len(ratings))
+        self.years = np.fromiter((m.year for m in items), np.int64, len(items))
+        self.timestamps = np.fromiter((r.timestamp for r in ratings), np.int64, len(ratings))
+        genre_counts = np.fromiter((len(m.genres) for m in items), np.int64, len(items))
+        self.genre_starts = np.zeros(len(items) + 1, dtype=np.int64)
+        np.cumsum(genre_counts, out=self.genre_starts[1:])
+        self.all_genres = pa.array([g.encode() for m in items for g in m.genres], pa.binary())
+
+    def windows(
+        self, positions: np.ndarray, starts: np.ndarray, held_out: np.ndarray
+    ) -> dict[str, pa.Array]:
+        """A window per label position: its context ``starts[i]:positions[i]``; held-out
+        ones list the whole history too."""
+        columns = {**self._activities(starts, positions), **self._labels(positions)}
+        history_offsets, history_flat = _gather_ranges(
+            np.zeros_like(positions), np.where(held_out, positions, 0)
+        )
+        columns[raw.HISTORY_MOVIE_IDS] = _lists(
+            history_offsets, pa.array(self.movie_ids[history_flat]), missing=~held_out
+        )
+        return {**columns, **self._profile(len(positions))}
+
+    def pieces(self, cut: list[pieces.Piece], trained: np.ndarray) -> dict[str, pa.Array]:
+        """A training piece each: its activities and, per activity, the next movie where
+        that is this piece's target (``raw.NO_TARGET`` elsewhere). Its label columns
+        describe its newest target."""
+        starts = np.array([piece.start for piece in cut], np.int64)
+        ends = np.array([piece.end for piece in cut], np.int64)
+        firsts = np.array([piece.first for piece in cut], np.int64)
+        columns = self._activities(starts, ends)
+        offsets, flat = _gather_ranges(starts, ends)
+        target = (flat >= np.repeat(firsts, ends - starts)) & trained[flat]
+        following = self.movie_ids[np.minimum(flat + 1, len(self.movie_ids) - 1)]
+        columns[raw.NEXT_MOVIE_IDS] = _lists(
+            offsets, pa.array(np.where(target, following, raw.NO_TARGET))
+        )
+        trained_at = np.flatnonzero(trained)
+        newest = trained_at[np.searchsorted(trained_at, ends) - 1]
+        return {**columns, **self._labels(newest + 1), **self._profile(len(cut))}
+
+    def _activities(self, starts: np.ndarray, ends: np.ndarray) -> dict[str, pa.Array]:
+        offsets, flat = _gather_ranges(starts, ends)
+        genre_offsets, genre_flat = _gather_ranges(
+            self.genre_starts[starts], self.genre_starts[ends]
+        )
+        return {
+            raw.USER_ID: _singletons(np.full(len(starts), self.user_id, np.int64)),
+            raw.CONTEXT_MOVIE_ID: _lists(offsets, pa.array(self.movie_ids[flat])),
+            raw.CONTEXT_MOVIE_RATING: _lists(offsets, pa.array(self.scores[flat])),
+            raw.CONTEXT_MOVIE_YEAR: _lists(offsets, pa.array(self.years[flat])),
+            raw.CONTEXT_MOVIE_GENRE: _lists(
+                genre_offsets, self.all_genres.take(pa.array(genre_flat))
+            ),
+        }
+
+    def _labels(self, positions: np.ndarray) -> dict[str, pa.Array]:
+        """The label (rating ``positions[i]``) of each example."""
+        return {
+            raw.LABEL_MOVIE_ID: _singletons(self.movie_ids[positions]),
+            raw.LABEL_TIMESTAMP: _singletons(self.timestamps[positions]),
+            raw.HISTORY_LENGTH: _singletons(positions.astype(np.int64)),
+            raw.HISTORY_BUCKET: _singletons(
+                pa.array([raw.history_bucket(int(p)).encode() for p in positions], pa.binary())
+            ),
+        }
+
+    def _profile(self, count: int) -> dict[str, pa.Array]:
+        """The user's profile (data sets with a users file), on each of ``count`` examples."""
+        columns: dict[str, pa.Array] = {}
+        user = self.user
+        if user is not None:
+            columns[raw.USER_GENDER] = _singletons(pa.array([user.gender.encode()] * count))
+            columns[raw.USER_AGE] = _singletons(np.full(count, user.age, np.int64))
+            columns[raw.USER_OCCUPATION] = _singletons(pa.array([user.occupation.encode()] * count))
+            columns[raw.USER_ZIP_PREFIX] = _singletons(pa.array([user.zip_prefix.encode()] * count))
+        return columns
+
+    @staticmethod
+    def encode(columns: dict[str, pa.Array]) -> list[bytes]:
+        batch = pa.RecordBatch.from_arrays(list(columns.values()), list(columns))
+        return _encoder().encode(batch)
 
 
 @functools.cache

@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 
+import numpy as np
 import pytest
 import tensorflow as tf
 
@@ -474,3 +475,87 @@ def test_held_out_examples_carry_the_whole_history_beyond_the_window():
     assert values(by_split[tl.EVAL], raw.HISTORY_MOVIE_IDS) == [1, 2, 3, 4, 5, 6]
     assert values(by_split[tl.TEST], raw.CONTEXT_MOVIE_ID) == [6, 7]
     assert values(by_split[tl.TRAIN], raw.HISTORY_MOVIE_IDS) == []
+
+
+# --- the sequence layout's training pieces -------------------------------------------------
+
+
+def _pieces_and_windows(timeline: tl.Timeline, split: tl.SplitSettings, length: int, stride: int):
+    """The timeline's examples in both layouts, parsed: (pieces, held-out windows), and the
+    windows layout's training examples."""
+    movies = movies_for(timeline)
+    common = {"max_context_length": length, "split": split}
+    sequences = tl.ExampleSettings(training_layout=tl.SEQUENCES, sequence_stride=stride, **common)
+    emitted = tl.timeline_examples(timeline, movies, None, sequences)
+    parsed = [(s, tf.train.Example.FromString(e)) for s, e in emitted]
+    windows = tl.timeline_examples(timeline, movies, None, tl.ExampleSettings(**common))
+    by_layout = [(s, tf.train.Example.FromString(e)) for s, e in windows]
+    return parsed, by_layout
+
+
+@pytest.mark.parametrize("kind", ["leave_last_out", "random"])
+@pytest.mark.parametrize(("length", "stride"), [(4, 0), (4, 2), (3, 1), (10, 5)])
+def test_pieces_are_the_sequence_examples_of_the_same_timeline(kind, length, stride):
+    # What ExampleGen writes for the sequence layout is exactly what the Trainer's in-memory
+    # sequence examples were: the same pieces, inputs and targets, in the same order.
+    from components.model import sequence_training
+
+    timeline = make_timeline(7, 23)
+    split = tl.SplitSettings(kind=kind, seed=3)
+    parsed, windows = _pieces_and_windows(timeline, split, length, stride)
+    movie_ids = [r.movie_id for r in timeline.ratings]
+    named = tl.split_names(timeline, np.arange(1, len(movie_ids)), split)
+    next_movies = np.array(
+        [m if name == tl.TRAIN else 0 for m, name in zip(movie_ids[1:], named, strict=True)] + [0],
+        np.int32,
+    )
+    reference = sequence_training.Timeline({"movie": np.array(movie_ids, np.int32)}, next_movies)
+    inputs, targets = sequence_training.sequence_examples([reference], length, stride)
+    pieces = [example for split_name, example in parsed if split_name == tl.TRAIN]
+    assert len(pieces) == len(targets) > 1
+    for example, movie_row, target_row in zip(pieces, inputs["movie"], targets, strict=True):
+        context = values(example, raw.CONTEXT_MOVIE_ID)
+        assert context == [m for m in movie_row.tolist() if m]  # unpadded, oldest first
+        next_ids = values(example, raw.NEXT_MOVIE_IDS)
+        assert next_ids == target_row.tolist()[length - len(context) :]
+        # The label columns describe the piece's newest target.
+        newest = max(i for i, target in enumerate(next_ids) if target)
+        assert values(example, raw.LABEL_MOVIE_ID) == [next_ids[newest]]
+        assert values(example, raw.HISTORY_MOVIE_IDS) == []
+    # Held-out examples stay windows, identical to the windows layout's.
+    held_out = [(s, e) for s, e in parsed if s != tl.TRAIN]
+    assert held_out == [(s, e) for s, e in windows if s != tl.TRAIN]
+    assert all(not values(e, raw.NEXT_MOVIE_IDS) for _, e in held_out)
+
+
+def test_pieces_train_the_same_pairs_as_windows_in_fewer_values():
+    # Every training label is one piece's target with the same movie before it: the
+    # baselines fitted on either layout are the same, and pieces hold each movie about
+    # length / stride times where windows hold it length times.
+    timeline = make_timeline(9, 60)
+    split = tl.SplitSettings(kind="random", seed=5)
+    parsed, windows = _pieces_and_windows(timeline, split, 10, 5)
+    piece_pairs = Counter()
+    piece_values = 0
+    for split_name, example in parsed:
+        if split_name == tl.TRAIN:
+            context = values(example, raw.CONTEXT_MOVIE_ID)
+            piece_values += len(context)
+            targets = values(example, raw.NEXT_MOVIE_IDS)
+            piece_pairs.update((m, t) for m, t in zip(context, targets, strict=True) if t)
+    window_pairs = Counter()
+    window_values = 0
+    for split_name, example in windows:
+        if split_name == tl.TRAIN:
+            context = values(example, raw.CONTEXT_MOVIE_ID)
+            window_values += len(context)
+            window_pairs[(context[-1], values(example, raw.LABEL_MOVIE_ID)[0])] += 1
+    assert piece_pairs == window_pairs and sum(piece_pairs.values()) > 40
+    assert piece_values < 0.3 * window_values
+
+
+def test_a_stride_beyond_the_history_is_refused():
+    with pytest.raises(ValueError, match="sequence_stride"):
+        tl.ExampleSettings(max_context_length=4, training_layout=tl.SEQUENCES, sequence_stride=5)
+    with pytest.raises(ValueError, match="training_layout"):
+        tl.ExampleSettings(training_layout="pieces")

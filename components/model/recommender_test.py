@@ -141,9 +141,9 @@ def test_every_loss_trains_in_the_sequence_layout_on_known_targets_only(loss):
     targets = inputs + 1
     targets[:, :3] = ids.PADDING  # not trained on: must not count
     targets[:, 3] = ids.oov_row(50)
-    history = sequence_training.fit_sequences(
-        model, {"context_movie_id": inputs}, targets, dataclasses.replace(hparams, epochs=5), 0
-    )
+    hparams = dataclasses.replace(hparams, epochs=5)
+    batches = sequence_training.in_memory_dataset({"context_movie_id": inputs}, targets, hparams)
+    history = sequence_training.fit_sequences(model, batches, hparams, 0)
     losses = history.history["loss"]
     assert np.isfinite(losses).all() and losses[-1] < 0.7 * losses[0], losses
     # The loss averages the known targets only: OOV targets count as padding, and giving
@@ -229,7 +229,8 @@ def test_sequence_training_learns_the_planted_pattern(tmp_path, name):
     tf.keras.utils.set_random_seed(0)
     model = Recommender(config, {"movie_id": num_movies}, hparams)
     compile_model(model, hparams)
-    sequence_training.fit_sequences(model, inputs, targets, hparams, verbose=0)
+    batches = sequence_training.in_memory_dataset(inputs, targets, hparams)
+    sequence_training.fit_sequences(model, batches, hparams, verbose=0)
     # The sequence-trained weights serve one window through the usual call.
     logits = model({"context_movie_id": tf.constant(test_x)}).numpy()
     top10 = np.argsort(-logits, axis=1)[:, :10]

@@ -1,4 +1,4 @@
-"""Sequence training: examples from timelines, timelines rebuilt from window examples, and
+"""Sequence training: examples from timelines (the pieces ExampleGen writes, in memory), and
 the fit honouring train_steps and the optimizer."""
 
 from __future__ import annotations
@@ -78,85 +78,11 @@ def test_sequence_training_honours_train_steps_and_the_optimizer():
     model = Recommender(config, {"movie_id": 40}, hparams)
     movies = np.arange(1, 20, dtype=np.int32)
     inputs, targets = sequence_training.sequence_examples([_known_timeline(movies)], 10)
-    history = sequence_training.fit_sequences(model, inputs, targets, hparams, verbose=0)
+    batches = sequence_training.in_memory_dataset(inputs, targets, hparams)
+    history = sequence_training.fit_sequences(model, batches, hparams, verbose=0)
     # Two sequences make one batch per pass; the steps repeat the data.
     assert isinstance(history.model.optimizer, tf.keras.optimizers.SGD)
     assert int(history.model.optimizer.iterations) == 6
     assert len(history.history["loss"]) == 2
     # The logged loss is each epoch's mean over its batches, not its last batch's.
     assert history.model.metrics[0].count.numpy() == 3
-
-
-def _window_examples(truth: dict[int, np.ndarray], length: int, keep: float, seed: int):
-    """Window examples (user, position, context movies and ratings, label, age) of each
-    user's timeline, a random ``keep`` share of them, shuffled."""
-    rng = np.random.default_rng(seed)
-    rows = []
-    for user, timeline in truth.items():
-        for position in range(1, len(timeline)):
-            if rng.random() < keep:
-                context = timeline[max(0, position - length) : position]
-                padded = np.r_[np.zeros(length - len(context), np.int32), context]
-                rows.append((user, position, padded, padded / 10, timeline[position], user + 18))
-    rows = [rows[i] for i in rng.permutation(len(rows))]
-    users, positions, movies, ratings, labels, ages = (np.array(c) for c in zip(*rows, strict=True))
-    contexts = {"context_movie_id": movies, "context_movie_rating": ratings}
-    return users, positions, contexts, labels, {"user_age": ages.reshape(-1, 1)}
-
-
-def _truth(users: int, seed: int) -> dict[int, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    return {
-        u: rng.integers(1, 100, size=rng.integers(2, 30)).astype(np.int32) for u in range(users)
-    }
-
-
-def test_timelines_are_rebuilt_exactly_from_window_examples():
-    truth = _truth(20, seed=0)
-    users, positions, contexts, labels, _ = _window_examples(truth, 4, keep=1.0, seed=0)
-    rebuilt = sequence_training.timelines_from_windows(
-        users,
-        positions,
-        {"context_movie_id": contexts["context_movie_id"]},
-        labels,
-        movie_feature="context_movie_id",
-    )
-    assert [t.activities["context_movie_id"].tolist() for t in rebuilt] == [
-        truth[user].tolist() for user in sorted(truth)
-    ]
-    assert [t.next_movies.tolist() for t in rebuilt] == [
-        [*truth[user][1:].tolist(), ids.PADDING] for user in sorted(truth)
-    ]
-
-
-def test_timelines_from_a_random_share_of_windows_train_only_those_labels():
-    truth = _truth(40, seed=1)
-    users, positions, contexts, labels, user_features = _window_examples(truth, 4, keep=0.6, seed=1)
-    rebuilt = sequence_training.timelines_from_windows(
-        users, positions, contexts, labels, "context_movie_id", user_features
-    )
-    given = {(u, p) for u, p in zip(users.tolist(), positions.tolist(), strict=True)}
-    # Some users' timelines have an activity no given window covers: they are cut there.
-    assert len(rebuilt) > len(set(users.tolist()))
-    trained = []
-    for timeline in rebuilt:
-        movies = timeline.activities["context_movie_id"]
-        (age,) = timeline.user["user_age"]
-        user = int(age) - 18
-        # Each run of known activities is a stretch of the user's true timeline.
-        offsets = [
-            o
-            for o in range(len(truth[user]) - len(movies) + 1)
-            if (truth[user][o : o + len(movies)] == movies).all()
-        ]
-        assert offsets, (user, movies)
-        np.testing.assert_allclose(timeline.activities["context_movie_rating"], movies / 10)
-        for index in np.flatnonzero(timeline.next_movies):
-            # A target is the next true movie, and only where that label's window was given.
-            position = offsets[0] + index + 1
-            assert timeline.next_movies[index] == truth[user][position]
-            assert (user, position) in given
-            trained.append((user, position))
-    # A window's own context holds the activity before its label: every given label is
-    # trained, exactly once.
-    assert sorted(trained) == sorted(given)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import sys
-from collections import defaultdict
 
 import numpy as np
 import tensorflow as tf
@@ -23,15 +22,18 @@ from components.export import signatures
 from components.model import callbacks, sequence_training, warm_start
 from components.model.hparams import HParams
 from components.model.recommender import Recommender, compile_model
-from components.transform.preprocessing import HISTORY_ROWS
-from configs import features as raw
+from components.transform.preprocessing import HISTORY_ROWS, TARGET_ROWS
 from configs import input_config
 
 # Set by the Trainer's executor (components.model.trainer_executor): the base model's
 # artifact id and URI, for the record of how training started.
 BASE_MODEL_KEY = "base_model_artifact"
-# Batches of reading (not training): the evaluation, and the sequence layout's one pass.
-EVAL_BATCH, READ_BATCH = 1024, 4096
+# Batches of reading (not training): the per-epoch evaluation.
+EVAL_BATCH = 1024
+# Training examples held for shuffling: the Trainer's memory stays bounded whatever the
+# data's size (ExampleGen writes each user's examples together; this mixes a few thousand
+# users into every batch).
+SHUFFLE_BUFFER = 100_000
 
 
 def vocab_sizes(transform_output: tft.TFTransformOutput, config) -> dict[str, int]:
@@ -52,8 +54,10 @@ def make_dataset(
     seed: int,
     num_epochs: int | None,
     keep: list[str] | None = None,
+    shuffle_buffer: int = SHUFFLE_BUFFER,
 ) -> tf.data.Dataset:
-    """(features, label) batches of transformed examples, only the ``keep`` features if given."""
+    """(features, label) batches of transformed examples, only the ``keep`` features if given,
+    streamed from the files (``shuffle``: through a buffer of ``shuffle_buffer`` examples)."""
     dataset = data_accessor.tf_dataset_factory(
         files,
         tfxio.TensorFlowDatasetOptions(
@@ -61,6 +65,7 @@ def make_dataset(
             label_key=label_name,
             shuffle=shuffle,
             shuffle_seed=seed,
+            shuffle_buffer_size=shuffle_buffer,
             num_epochs=num_epochs,
         ),
         transform_output.transformed_metadata.schema,
@@ -77,33 +82,35 @@ def build_model(config, transform_output: tft.TFTransformOutput, hparams: HParam
     return model
 
 
-def sequence_examples(
-    config, windows: tf.data.Dataset, stride: int = 0
-) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Each user's timeline rebuilt from one pass over the window examples, cut into
-    sequence examples (inputs, next-movie targets)."""
-    (group,) = config.activity_feature_groups
-    activity = [f.feature_name for f in group.features]
-    user = [f.feature_name for g in config.global_feature_groups for f in g.features]
-    columns: dict[str, list[np.ndarray]] = defaultdict(list)
-    for features, labels in windows:
-        for name in (raw.USER_ID, raw.HISTORY_LENGTH, *activity, *user):
-            columns[name].append(features[name].numpy())
-        columns["label"].append(labels.numpy())
-    column = {name: np.concatenate(parts) for name, parts in columns.items()}
-    timelines = sequence_training.timelines_from_windows(
-        column[raw.USER_ID].reshape(-1),
-        column[raw.HISTORY_LENGTH].reshape(-1),
-        {name: column[name] for name in activity},
-        column["label"].reshape(-1),
-        movie_feature=input_config.movie_feature(config).feature_name,
-        user_features={name: column[name].reshape(-1, 1) for name in user},
+def sequence_batches(
+    files: list[str],
+    data_accessor: tfx.components.DataAccessor,
+    transform_output: tft.TFTransformOutput,
+    config,
+    hparams: HParams,
+    shuffle_buffer: int = SHUFFLE_BUFFER,
+) -> tf.data.Dataset:
+    """(inputs, targets) batches of the training pieces ExampleGen wrote for the sequence
+    layout, streamed from Transform's output: memory does not grow with the data."""
+    inputs = [f.feature_name for f in input_config.input_features(config)]
+    pieces = make_dataset(
+        files,
+        data_accessor,
+        transform_output,
+        config.label_feature.feature_name,
+        hparams.batch_size,
+        shuffle=True,
+        seed=hparams.seed,
+        num_epochs=None if hparams.train_steps else 1,
+        keep=[*inputs, TARGET_ROWS],
+        shuffle_buffer=shuffle_buffer,
     )
-    inputs, targets = sequence_training.sequence_examples(
-        timelines, group.features[0].feature_length, stride
+    return pieces.map(
+        lambda features, _: (
+            {name: features[name] for name in inputs},
+            tf.cast(features[TARGET_ROWS], tf.int32),
+        )
     )
-    logging.info("Sequence layout: %d timelines, %d sequences", len(timelines), len(targets))
-    return inputs, targets
 
 
 def count_examples(patterns: list[str]) -> int:
@@ -217,25 +224,21 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     if started.warm:
         hparams = hparams.for_warm_start()
     if hparams.training_layout == "sequences":
-        # The window examples are read once (with the pass-through user ids and positions)
-        # to rebuild each user's timeline.
-        windows = make_dataset(
-            fn_args.train_files,
-            fn_args.data_accessor,
-            transform_output,
-            label,
-            READ_BATCH,
-            shuffle=False,
-            seed=hparams.seed,
-            num_epochs=1,
-        )
-        sequence_inputs, targets = sequence_examples(config, windows, hparams.sequence_stride)
-        hparams = hparams.with_batch_size_for(len(targets))
+        # ExampleGen wrote the training split as pieces: trained as they are read.
+        pieces = count_examples(fn_args.train_files)
+        logging.info("Sequence layout: %d training pieces", pieces)
+        hparams = hparams.with_batch_size_for(pieces)
         fit_callbacks, log = training_callbacks(
             model, evaluation, hparams, gate_k, fn_args.model_run_dir, started.warm
         )
         sequence_training.fit_sequences(
-            model, sequence_inputs, targets, hparams, verbose=_progress(), callbacks=fit_callbacks
+            model,
+            sequence_batches(
+                fn_args.train_files, fn_args.data_accessor, transform_output, config, hparams
+            ),
+            hparams,
+            verbose=_progress(),
+            callbacks=fit_callbacks,
         )
     else:
         hparams = hparams.with_batch_size_for(count_examples(fn_args.train_files))

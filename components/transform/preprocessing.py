@@ -24,6 +24,9 @@ PASSTHROUGH = (raw.USER_ID, raw.HISTORY_LENGTH)
 # The whole watch history as movie rows (eval and test examples; empty in training): the
 # Trainer's per-epoch evaluation excludes them from the ranking, as the device does.
 HISTORY_ROWS = "history_movie_rows"
+# A training piece's targets as movie rows, aligned with its movie rows (PADDING where a
+# position has no target; all PADDING on windows): the sequence layout's labels.
+TARGET_ROWS = "next_movie_rows"
 
 
 def _values(tensor: tf.Tensor | tf.SparseTensor) -> tf.Tensor:
@@ -104,4 +107,19 @@ def preprocessing_fn(inputs: dict[str, Any], custom_config: dict[str, Any]) -> d
         outputs[name] = tf.reshape(inputs[name], [-1, 1])
     movie_vocab = vocab_files[config.label_feature.vocab_name]
     outputs[HISTORY_ROWS] = _lookup(inputs[raw.HISTORY_MOVIE_IDS], movie_vocab)
+    outputs[TARGET_ROWS] = _target_rows(
+        inputs[raw.NEXT_MOVIE_IDS], movie_vocab, input_config.movie_feature(config).feature_length
+    )
     return outputs
+
+
+def _target_rows(
+    next_movie_ids: tf.Tensor | tf.SparseTensor, vocab: tf.Tensor, length: int
+) -> tf.Tensor:
+    """``[batch, length]`` movie rows of the targets, aligned as the movie rows are."""
+    rows = _lookup(next_movie_ids, vocab)
+    raw_ids = _as_sparse(next_movie_ids).values
+    targets = tf.where(
+        raw_ids == raw.NO_TARGET, tf.constant(ids.PADDING, rows.values.dtype), rows.values
+    )
+    return right_align(tf.SparseTensor(rows.indices, targets, rows.dense_shape), length)
