@@ -2,6 +2,7 @@
 
 python -m commands.data download ml-1m [--data-root data/movielens]
 python -m commands.data synthesize --layout ml-1m --out DIR [--users N] [--movies M]
+python -m commands.data synthesize --like ml-25m [--scale F] --out DIR   (ml-1m, ml-20m, ml-32m)
 python -m commands.data split-spans --data-dir DIR --out SPANS --period day|week|month|N-ratings
     [--start TIME | --first-fraction F]
 """
@@ -15,6 +16,8 @@ import sys
 from components.data_formats import download, limits, spans, synthetic
 from pipeline import cli_errors
 
+# synthesize without --like: about ML-1M's size.
+DEFAULT_USERS, DEFAULT_MOVIES, DEFAULT_MEAN_RATINGS = 6040, 3700, 165.0
 # A failed or unverifiable download, bad settings or data, an unwritable or full destination.
 EXPECTED = (download.DownloadError, download.VerificationError, ValueError, OSError)
 
@@ -27,16 +30,30 @@ def _download(args: argparse.Namespace) -> int:
 
 
 def _synthesize(args: argparse.Namespace) -> int:
-    spec = synthetic.SyntheticSpec(
-        num_users=args.users,
-        num_movies=args.movies,
-        mean_ratings_per_user=args.mean_ratings,
-        seed=args.seed,
-        bad_lines=args.bad_lines,
-    )
-    summary = synthetic.write_movielens(args.out, args.layout, spec)
+    if args.like:
+        sized = [f"--{name}" for name in ("users", "movies", "mean_ratings") if getattr(args, name)]
+        if sized or args.layout:
+            given = ", ".join([*sized, *(["--layout"] if args.layout else [])])
+            raise ValueError(
+                f"--like {args.like} sets the layout and size: leave out {given} (use --scale)"
+            )
+        spec = synthetic.spec_like(args.like, args.scale, args.seed, args.bad_lines)
+        layout = synthetic.RELEASES[args.like].layout
+    else:
+        if args.scale != 1:
+            raise ValueError("--scale applies to --like (a release's shape)")
+        spec = synthetic.SyntheticSpec(
+            num_users=args.users or DEFAULT_USERS,
+            num_movies=args.movies or DEFAULT_MOVIES,
+            mean_ratings_per_user=args.mean_ratings or DEFAULT_MEAN_RATINGS,
+            seed=args.seed,
+            bad_lines=args.bad_lines,
+        )
+        layout = args.layout or "ml-1m"
+    summary = synthetic.write_movielens(args.out, layout, spec)
     counts = {k: v for k, v in dataclasses.asdict(summary).items() if isinstance(v, int)}
-    print(f"Wrote {args.layout} files to {args.out}: {counts}")
+    shape = f" shaped like {args.like} at scale {args.scale:g}" if args.like else ""
+    print(f"Wrote {layout} files{shape} to {args.out}: {counts}")
     return 0
 
 
@@ -81,11 +98,24 @@ def main(argv: list[str] | None = None) -> int:
     fetch.add_argument("--data-root", default=download.DEFAULT_DATA_ROOT)
     fetch.set_defaults(run=_download)
     synth = commands.add_parser("synthesize", help="write synthetic MovieLens-format files")
-    synth.add_argument("--layout", default="ml-1m", help="ml-1m, ml-100k or ml-latest")
+    synth.add_argument("--layout", help="ml-1m (default), ml-100k or ml-latest")
     synth.add_argument("--out", required=True)
-    synth.add_argument("--users", type=int, default=6040)
-    synth.add_argument("--movies", type=int, default=3700)
-    synth.add_argument("--mean-ratings", type=float, default=165.0)
+    synth.add_argument(
+        "--like",
+        choices=sorted(synthetic.RELEASES),
+        help="a MovieLens release's shape: its layout, users, catalogue, id range, time span "
+        "and heavy tails (ml-25m: 25M ratings)",
+    )
+    synth.add_argument(
+        "--scale",
+        type=float,
+        default=1.0,
+        help="with --like: keep this fraction of the users (about as much of the ratings); "
+        "the catalogue is what they rated",
+    )
+    synth.add_argument("--users", type=int, help=f"default {DEFAULT_USERS}")
+    synth.add_argument("--movies", type=int, help=f"default {DEFAULT_MOVIES}")
+    synth.add_argument("--mean-ratings", type=float, help=f"default {DEFAULT_MEAN_RATINGS:g}")
     synth.add_argument("--seed", type=int, default=0)
     synth.add_argument("--bad-lines", type=int, default=0)
     synth.set_defaults(run=_synthesize)
