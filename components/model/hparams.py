@@ -25,6 +25,9 @@ AUTO = "auto"
 # STEPS_PER_EPOCH optimizer steps per epoch where the data allows.
 STEPS_PER_EPOCH = 300
 MIN_AUTO_BATCH, MAX_AUTO_BATCH = 32, 128
+# The "auto" loss: the full softmax up to this many movies, sampled_softmax beyond
+# (docs/benchmarks.md, "Large catalogues": the measured step times and quality).
+FULL_SOFTMAX_MAX_MOVIES = 20_000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,7 +95,9 @@ class HParams:
     # softmax: full cross-entropy over the vocabulary. sampled_softmax: log-uniform
     # negatives (the vocabulary is sorted by frequency). in_batch: the batch's other labels
     # as negatives. Both sampled losses subtract log Q(negative) to correct the sampling.
-    loss: str = "softmax"
+    # "auto": the full softmax up to FULL_SOFTMAX_MAX_MOVIES movies, sampled beyond, where
+    # the full one's cost (per position, one row per movie) dominates a training step.
+    loss: str = AUTO
     num_sampled: int = 1024
     # dot: a movie's score is the dot product of the context and its embedding. cosine: the
     # cosine of the two divided by ``temperature`` (HSTU's L2-normalised embeddings).
@@ -117,8 +122,8 @@ class HParams:
         problems = self._type_problems()
         if problems:  # the range checks below need the right types
             return problems
-        if self.loss not in self.LOSSES:
-            problems.append(f"loss must be one of {self.LOSSES}, got {self.loss!r}")
+        if self.loss not in (*self.LOSSES, AUTO):
+            problems.append(f"loss must be one of {(*self.LOSSES, AUTO)}, got {self.loss!r}")
         if self.training_layout not in (*self.LAYOUTS, AUTO):
             problems.append(
                 f"training_layout must be one of {(*self.LAYOUTS, AUTO)}, "
@@ -208,6 +213,13 @@ class HParams:
             return self
         size = 2 ** int(math.log2(max(examples // STEPS_PER_EPOCH, 1)))
         return dataclasses.replace(self, batch_size=min(MAX_AUTO_BATCH, max(MIN_AUTO_BATCH, size)))
+
+    def with_loss_for(self, movies: int) -> HParams:
+        """``loss="auto"`` resolved for a vocabulary of ``movies`` movies."""
+        if self.loss != AUTO:
+            return self
+        full = movies <= FULL_SOFTMAX_MAX_MOVIES
+        return dataclasses.replace(self, loss="softmax" if full else "sampled_softmax")
 
     def with_warm_start_for(self, spans: bool) -> HParams:
         """``warm_start="auto"`` resolved: warm-start continuous training on span data;

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from components.model.hparams import AUTO, HParams
+from components.model.hparams import AUTO, FULL_SOFTMAX_MAX_MOVIES, HParams
+from components.model.recommender import Recommender
 from configs import input_config
 
 
@@ -113,3 +114,18 @@ def test_several_problems_are_listed_together():
     with pytest.raises(ValueError) as raised:
         HParams.from_dict({"dropout": 2.0, "epochs": 0})
     assert "dropout" in str(raised.value) and "epochs" in str(raised.value)
+
+
+def test_the_auto_loss_follows_the_size_of_the_catalogue():
+    auto = HParams()
+    assert auto.loss == AUTO
+    small, large = FULL_SOFTMAX_MAX_MOVIES, FULL_SOFTMAX_MAX_MOVIES + 1
+    assert auto.with_loss_for(3_706).loss == auto.with_loss_for(small).loss == "softmax"
+    assert auto.with_loss_for(large).loss == auto.with_loss_for(62_423).loss == "sampled_softmax"
+    # A loss that is set stays, whatever the size.
+    assert HParams(loss="softmax").with_loss_for(62_423).loss == "softmax"
+    assert HParams(loss="in_batch").with_loss_for(100).loss == "in_batch"
+    # The model resolves it from its own vocabulary.
+    config = input_config.load("transformer_id")
+    assert Recommender(config, {"movie_id": large}, auto).hparams.loss == "sampled_softmax"
+    assert Recommender(config, {"movie_id": 50}, auto).hparams.loss == "softmax"

@@ -28,10 +28,10 @@ class Recommender(keras.Model):
         self, config: InputConfig, vocab_sizes: dict[str, int], hparams: HParams, **kwargs
     ):
         super().__init__(**kwargs)
-        hparams = hparams.for_config(config)
+        movie_vocab_size = vocab_sizes[config.label_feature.vocab_name]
+        hparams = hparams.for_config(config).with_loss_for(movie_vocab_size)
         self.hparams = hparams
         self.label_name = config.label_feature.feature_name
-        movie_vocab_size = vocab_sizes[config.label_feature.vocab_name]
         self.num_rows = ids.table_rows(movie_vocab_size)
         self.oov_row = ids.oov_row(movie_vocab_size)
         self.input_names = [f.feature_name for f in input_config.input_features(config)]

@@ -208,6 +208,9 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         keep=[*inputs, HISTORY_ROWS],
     )
     model = build_model(config, transform_output, hparams)
+    # "auto" values the model resolved (the loss follows the size of the catalogue).
+    hparams = dataclasses.replace(hparams, loss=model.hparams.loss)
+    logging.info("Loss: %s over %d movie rows", hparams.loss, model.num_rows)
     vocabularies = {
         name: transform_output.vocabulary_by_name(name)
         for name in input_config.vocabularies(config)
@@ -264,7 +267,12 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
             verbose=_progress(),
         )
     logging.info("Trained with batch size %d", hparams.batch_size)
-    log.write(fn_args.model_run_dir, batch_size=hparams.batch_size, started=started.to_json())
+    log.write(
+        fn_args.model_run_dir,
+        batch_size=hparams.batch_size,
+        loss=hparams.loss,
+        started=started.to_json(),
+    )
     signatures.export(
         model, transform_output, config, hparams.num_predictions, fn_args.serving_model_dir
     )
