@@ -33,6 +33,7 @@ from commands import lineage
 from components.data_formats import limits, movielens, synthetic
 from components.data_formats.movielens import UTF8_BOM
 from components.example_gen.ingest_record import KEPT_REPORTS
+from components.export import serving
 from pipeline import cli_errors, local_runner, paths
 from tests import pipeline_runs
 from tests.pipeline_runs import EXAMPLE_GEN, IN_MEMORY
@@ -498,8 +499,8 @@ def test_a_killed_run_is_abandoned_and_lineage_diff_works_after_the_rerun(damage
 
 
 def _pushed(output: Path) -> Path:
-    (folder,) = (output / "serving_models").iterdir()
-    return folder
+    (version,) = serving.version_ids(str(output / "serving_models"))
+    return output / "serving_models" / version
 
 
 def _truncate(folder: Path) -> None:

@@ -10,6 +10,7 @@ import pytest
 from ai_edge_litert.interpreter import Interpreter
 
 from commands import recommend
+from components.export import serving
 from components.export.layout import MODEL_FILE, QUANTIZED_FILE, SIDECAR_FILE
 from movie_recs import EvaluationReport
 from pipeline import paths
@@ -19,15 +20,14 @@ pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 
 def _versions(output_dir: str) -> list[str]:
-    folder = paths.push_destination(output_dir)
-    return sorted(os.listdir(folder), key=int) if os.path.isdir(folder) else []
+    return serving.version_ids(paths.push_destination(output_dir))
 
 
 @pytest.fixture(scope="module")
 def pushed(pipeline_run):
-    versions = _versions(pipeline_run.output_dir)
-    assert versions, "the good model was not pushed"
-    folder = os.path.join(paths.push_destination(pipeline_run.output_dir), versions[-1])
+    found = serving.current(paths.push_destination(pipeline_run.output_dir))
+    assert found, "the good model was not pushed"
+    folder = found[0].path
     with open(os.path.join(folder, SIDECAR_FILE), encoding="utf-8") as handle:
         return folder, json.load(handle)
 
