@@ -35,6 +35,7 @@ if __name__ == "__main__" and "--verbose" not in sys.argv[1:]:
 import argparse
 import contextlib
 import datetime
+import errno
 import json
 from collections.abc import Callable
 
@@ -53,6 +54,7 @@ from components.data_formats import movielens, spans
 from components.example_gen import component as example_gen_component
 from components.example_gen import executor as example_gen_executor
 from components.example_gen.ingest_record import REPORT_FILE
+from components.export import serving
 from components.validation.anomalies_gate import DataAnomaliesError
 from configs import input_config
 from pipeline import (
@@ -63,6 +65,7 @@ from pipeline import (
     options,
     paths,
     preflight,
+    run_lock,
 )
 from pipeline.pipeline import create_pipeline
 
@@ -73,6 +76,8 @@ SETUP_ERRORS = (
     input_config.ConfigError,
     movielens.DataError,
     preflight.PreflightError,
+    run_lock.RunLockedError,
+    metadata.StoreError,
     ValueError,
     OSError,
 )
@@ -93,6 +98,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="extra Beam pipeline argument, e.g. --beam-arg=--runner=DirectRunner",
     )
     parser.add_argument("--no-cache", action="store_true", help="re-run every component")
+    parser.add_argument(
+        "--wait",
+        action="store_true",
+        help="when another run holds the output folder, wait for it (default: refuse at once)",
+    )
+    parser.add_argument(
+        "--keep-versions",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="after the run, delete all but the newest N pushed versions (never the one the "
+        "serving pointer names)",
+    )
     parser.add_argument("--until", help="last component to run, e.g. Transform")
     parser.add_argument(
         "--verbose",
@@ -102,6 +120,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     cli_errors.add_debug_flag(parser)
     return parser.parse_args(argv)
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"a number of versions is at least 1, not {text!r}")
+    return int(text)
 
 
 def build(args: argparse.Namespace, announce: Callable[[str], None] = print):
@@ -207,7 +231,23 @@ def _mark_abandoned(output_dir: str, say: Callable[[str], None]) -> None:
         say(line)
 
 
+def _lock(args: argparse.Namespace) -> run_lock.RunLock | None:
+    """The output folder's run lock, held before anything reads or writes the folder; None
+    when the folder cannot be made (preflight then says why, in its own words)."""
+    lock = run_lock.RunLock(args.output_dir, wait=args.wait)
+    try:
+        lock.acquire()
+    except OSError:
+        return None
+    return lock
+
+
 def main(argv: list[str] | None = None) -> int:
+    with contextlib.ExitStack() as held:
+        return _main(argv, held)
+
+
+def _main(argv: list[str] | None, held: contextlib.ExitStack) -> int:
     debug = options.debug_requested(argv)
     notes: list[str] = []
     try:
@@ -215,6 +255,10 @@ def main(argv: list[str] | None = None) -> int:
         # TFX logs through absl: INFO shows each component's progress (in the log file
         # unless --verbose); building the pipeline says nothing worth a console line.
         logging.set_verbosity(logging.INFO if args.verbose else logging.ERROR)
+        lock = _lock(args)
+        if lock is not None:
+            held.callback(lock.release)
+        metadata.check_store(args.output_dir)
         tfx_pipeline = build(args, notes.append)
     except continuous.NothingToRun as done:
         run_console.discard_startup_output()
@@ -241,7 +285,12 @@ def main(argv: list[str] | None = None) -> int:
             runner.run(tfx_pipeline)
     except RUN_ERRORS as error:
         _print_ingest_summary(output_dir, runner.run_id, getattr(error, "report_path", None))
-        return cli_errors.fail(error, debug)
+        return cli_errors.fail(disk_error(error, output_dir) or error, debug)
+    except Exception as error:  # of the unexpected, only a full or failing disk is said in a line
+        disk = disk_error(error, output_dir)
+        if disk is None:
+            raise
+        return cli_errors.fail(disk, debug)
     finally:
         logging.set_verbosity(logging.INFO if args.verbose else logging.WARNING)
     if runner.run_id is None:  # the TFX CLI compiled the pipeline: nothing ran
@@ -254,8 +303,31 @@ def main(argv: list[str] | None = None) -> int:
     if args.until:
         print(f"Stopped after {args.until} (--until): this run pushes no model.")
     elif _print_quality(output_dir, runner.run_id):
-        _print_pushed(output_dir)
+        _print_pushed(output_dir, runner.run_id)
+    if args.keep_versions:
+        removed = serving.prune(paths.push_destination(output_dir), args.keep_versions)
+        if removed:
+            print(f"Deleted {len(removed)} old version(s) (--keep-versions {args.keep_versions}).")
     return 0
+
+
+# What a full disk says through the libraries a run writes with (TensorFlow's file system,
+# SQLite through ML Metadata), besides Python's own OSError.
+_DISK_FULL_TEXTS = ("No space left on device", "Disk quota exceeded", "database or disk is full")
+
+
+def disk_error(error: BaseException, output_dir: str) -> OSError | None:
+    """A full disk or a write error, as an OSError naming the output folder (whose line says
+    the free space), or None for anything else."""
+    if isinstance(error, OSError) and error.errno in cli_errors.SPACE_ERRNOS:
+        if error.filename is None:
+            return OSError(error.errno, error.strerror, output_dir)
+        return error
+    text = str(error)
+    if any(sign in text for sign in _DISK_FULL_TEXTS):
+        store = " (ML Metadata could not record it)" if "database" in text else ""
+        return OSError(errno.ENOSPC, "No space left on device", output_dir + store)
+    return None
 
 
 def _print_ingest_summary(output_dir: str, run_id: str | None, kept: str | None) -> None:
@@ -286,9 +358,19 @@ def _print_quality(output_dir: str, run_id: str) -> bool:
     return True
 
 
-def _print_pushed(output_dir: str) -> None:
-    """Where the pushed TFLite model is, its size, and a sample recommendation."""
+def _print_pushed(output_dir: str, run_id: str) -> None:
+    """Where the served TFLite model is (the serving pointer's version), its size, and a
+    sample recommendation; says so when this run's model was the one served already."""
+    from components import names
     from components.export import on_device_model
+
+    pushed = metadata.run_artifact(output_dir, run_id, "TFLitePusher", "pushed_model")
+    unchanged = pushed.custom_properties.get(names.PUSH_UNCHANGED_PROPERTY) if pushed else None
+    if unchanged is not None:
+        print(
+            f"Push: unchanged, version {unchanged.string_value} already serves this model's "
+            "bytes (no new version written)."
+        )
 
     try:
         recommender = on_device_model.Recommender(output_dir)
@@ -296,7 +378,11 @@ def _print_pushed(output_dir: str) -> None:
         print("No TFLite model has been pushed to this output folder yet.")
         return
     size = os.path.getsize(recommender.model_path)
-    print(f"Pushed TFLite model: {recommender.model_path} ({size / 2**20:.2f} MiB)")
+    version = os.path.basename(os.path.dirname(recommender.model_path))
+    print(
+        f"Served TFLite model (version {version}, the serving pointer's): "
+        f"{recommender.model_path} ({size / 2**20:.2f} MiB)"
+    )
     sample = [int(m) for m in list(recommender.movies)[:3]]
     on_device_model.print_text(recommender, recommender.recommend(sample, 5, include_seen=False))
     print(
