@@ -15,7 +15,9 @@ Every expected failure (bad data, bad settings, an unwritable or full disk) ends
 ``error:`` line and exit code 2 (``--debug``: the traceback); the ingest summary is printed
 on every run that reached ExampleGen, and a failed ingest names its kept report. The run
 records its process in ML Metadata, and runs whose process died are marked abandoned
-(``pipeline.liveness``).
+(``pipeline.liveness``). Before anything reads or writes the output folder, the run takes
+its lock (``pipeline.run_lock``: a second run is refused in one line, or waits with
+``--wait``) and checks that its ML Metadata store is readable.
 """
 
 import os

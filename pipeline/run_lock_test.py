@@ -62,6 +62,5 @@ def test_wait_queues_behind_the_live_holder(tmp_path):
 
 
 def test_one_process_holding_it_twice_is_refused_too(tmp_path):
-    with run_lock.RunLock(str(tmp_path)):
-        with pytest.raises(run_lock.RunLockedError):
-            run_lock.RunLock(str(tmp_path)).acquire()
+    with run_lock.RunLock(str(tmp_path)), pytest.raises(run_lock.RunLockedError):
+        run_lock.RunLock(str(tmp_path)).acquire()
