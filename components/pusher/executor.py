@@ -110,12 +110,13 @@ class Executor(base_executor.BaseExecutor):
             quantized,
         )
         files[SIDECAR_FILE] = json.dumps(content, indent=1, ensure_ascii=False).encode()
-        destination = _publish(destination_root, files, content)
-        version = os.path.basename(destination)
+        # The artifact's own copy first: a failure there leaves the pointer as it was.
         tf.io.gfile.makedirs(pushed.uri)
         for name, data in files.items():
             with tf.io.gfile.GFile(os.path.join(pushed.uri, name), "wb") as handle:
                 handle.write(data)
+        destination = _publish(destination_root, files, content)
+        version = os.path.basename(destination)
         pushed.set_int_custom_property(names.PUSHED_PROPERTY, 1)
         pushed.set_string_custom_property(names.PUSHED_DESTINATION_PROPERTY, destination)
         pushed.set_string_custom_property(names.PUSHED_VERSION_PROPERTY, version)
