@@ -320,8 +320,9 @@ class DemoHandler(http.server.BaseHTTPRequestHandler):
             self._send(self.server.served().config_bytes, ".json")
         elif path.startswith(MODEL_PREFIX):
             asked = urllib.parse.parse_qs(parts.query).get(VERSION_PARAMETER, [None])[0]
-            body = self.server.served(asked).files.get(path[len(MODEL_PREFIX) :])
-            if body is None:
+            served = self.server.served(asked)
+            body = served.files.get(path[len(MODEL_PREFIX) :])
+            if body is None or asked not in (None, served.version):  # never another version's
                 self.send_error(404)
             else:
                 self._send(body, os.path.splitext(path)[1])

@@ -130,7 +130,11 @@ def _positive(text: str) -> int:
     return int(text)
 
 
-def build(args: argparse.Namespace, announce: Callable[[str], None] = print):
+def build(
+    args: argparse.Namespace,
+    announce: Callable[[str], None] = print,
+    hold: Callable[[], None] = lambda: None,
+):
     """The pipeline for these arguments. Config, data and output-folder problems fail here
     (``pipeline.preflight``), before any component runs.
 
@@ -159,6 +163,7 @@ def build(args: argparse.Namespace, announce: Callable[[str], None] = print):
         )
     preflight.check_output(args.output_dir, data.input_bytes)
     preflight.check_examples_possible(data, settings.ingest)
+    hold()  # the run lock, before the first write in the output folder
     output_dir = os.path.abspath(args.output_dir)
     return create_pipeline(
         pipeline_name=args.pipeline_name,
@@ -233,15 +238,28 @@ def _mark_abandoned(output_dir: str, say: Callable[[str], None]) -> None:
         say(line)
 
 
-def _lock(args: argparse.Namespace) -> run_lock.RunLock | None:
-    """The output folder's run lock, held before anything reads or writes the folder; None
-    when the folder cannot be made (preflight then says why, in its own words)."""
-    lock = run_lock.RunLock(args.output_dir, wait=args.wait)
-    try:
-        lock.acquire()
-    except OSError:
-        return None
-    return lock
+class _Hold:
+    """Takes the output folder's run lock once, before anything reads or writes the folder:
+    at once when the folder exists (its store and spans are read while building), else
+    just before the pipeline first writes in it, so a run that fails its preflight leaves
+    no folder behind."""
+
+    def __init__(self, args: argparse.Namespace, held: contextlib.ExitStack):
+        self.lock = run_lock.RunLock(args.output_dir, wait=args.wait)
+        self.held = held
+        self.taken = False
+
+    def __call__(self, *, tolerate_os_errors: bool = False) -> None:
+        if self.taken:
+            return
+        try:
+            self.lock.acquire()
+        except OSError:
+            if tolerate_os_errors:  # an unwritable folder: the preflight says so in its words
+                return
+            raise
+        self.taken = True
+        self.held.callback(self.lock.release)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -257,11 +275,11 @@ def _main(argv: list[str] | None, held: contextlib.ExitStack) -> int:
         # TFX logs through absl: INFO shows each component's progress (in the log file
         # unless --verbose); building the pipeline says nothing worth a console line.
         logging.set_verbosity(logging.INFO if args.verbose else logging.ERROR)
-        lock = _lock(args)
-        if lock is not None:
-            held.callback(lock.release)
-        metadata.check_store(args.output_dir)
-        tfx_pipeline = build(args, notes.append)
+        hold = _Hold(args, held)
+        if os.path.isdir(args.output_dir):
+            hold(tolerate_os_errors=True)
+            metadata.check_store(args.output_dir)
+        tfx_pipeline = build(args, notes.append, hold)
     except continuous.NothingToRun as done:
         run_console.discard_startup_output()
         print(done)

@@ -318,7 +318,9 @@ def test_a_disk_too_small_for_the_run_is_one_line(tmp_path, capsys):
 
 def test_os_errors_name_what_failed():
     full = OSError(errno.ENOSPC, "No space left on device", "/out/x")
-    assert cli_errors.message(full) == "the disk is full: /out/x"
+    # A lack of space says how much is free there (here: the root's file system).
+    assert cli_errors.message(full).startswith("the disk is full: /out/x (")
+    assert cli_errors.message(full).endswith(" free there)")
     read_only = OSError(errno.EROFS, "Read-only file system", "/out")
     assert cli_errors.message(read_only) == "the file system is read-only: /out"
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import errno
 import json
 import os
+import shutil
+import urllib.request
 
 import numpy as np
 import pytest
@@ -231,3 +233,46 @@ def test_a_full_disk_at_the_push_is_one_line_and_the_rerun_pushes_nothing_new(
     pushed = pipeline_runs.latest_artifact(output, "PushedModel")
     assert pushed.custom_properties[names.PUSH_UNCHANGED_PROPERTY].string_value == served
     assert pushed.custom_properties[names.PUSHED_PROPERTY].int_value == 0
+
+
+def test_the_demo_server_follows_the_pointer_and_never_mixes_versions(
+    pushed, tmp_path, monkeypatch
+):
+    """Served from memory, one complete version at a time: a promote is picked up at the
+    next request, and a page that loaded the version before still gets that version."""
+    from commands import demo
+
+    folder, sidecar = pushed
+    root = tmp_path / "serving_models"
+    with open(os.path.join(folder, MODEL_FILE), "rb") as handle:
+        model = handle.read()
+    first = serving.push(
+        str(root), {MODEL_FILE: model, SIDECAR_FILE: json.dumps(sidecar).encode()}, sidecar
+    )
+    second = root / str(int(first.version.id) + 1)
+    shutil.copytree(first.version.path, second)
+    (second / SIDECAR_FILE).write_text(json.dumps(dict(sidecar, k=5)))
+    monkeypatch.setattr(demo, "check_runtime", lambda: None)
+    running, _ = demo.start(str(tmp_path))
+
+    def get(path: str) -> bytes:
+        with urllib.request.urlopen(running.url + path.lstrip("/")) as response:
+            return response.read()
+
+    try:
+        config = json.loads(get("config.json"))
+        assert config["version"] == first.version.id
+        assert json.loads(get(config["sidecar"]))["k"] == sidecar["k"]
+        serving.point_to(str(root), second.name, "promote")
+        fresh = json.loads(get("config.json"))
+        assert fresh["version"] == second.name and json.loads(get(fresh["sidecar"]))["k"] == 5
+        assert json.loads(get(config["sidecar"]))["k"] == sidecar["k"]  # the older page
+        assert get(fresh["models"]["float"]) == model
+        # A push in progress (a staging folder) is never served.
+        staging = root / f"{serving.STAGING_PREFIX}{int(second.name) + 1}"
+        staging.mkdir()
+        (staging / MODEL_FILE).write_bytes(model[:100])
+        assert json.loads(get("config.json"))["version"] == second.name
+    finally:
+        running.shutdown()
+        running.server_close()
