@@ -324,6 +324,7 @@ def _main(argv: list[str] | None, held: contextlib.ExitStack) -> int:
         print(f"Stopped after {args.until} (--until): this run pushes no model.")
     elif _print_quality(output_dir, runner.run_id):
         _print_pushed(output_dir, runner.run_id)
+    serving.clean_staging(paths.push_destination(output_dir))  # a killed push's leftovers
     if args.keep_versions:
         removed = serving.prune(paths.push_destination(output_dir), args.keep_versions)
         if removed:

@@ -272,11 +272,11 @@ def push(root: str, files: dict[str, bytes], sidecar: dict[str, Any]) -> PushRes
     """Publishes ``files`` (model.tflite, model.json, ...) as a new version and points to it,
     or, when the current version has the same model bytes, changes nothing."""
     sha256 = sha256_bytes(files[MODEL_FILE])
+    clean_staging(root)
     unchanged = unchanged_version(root, sha256)
     if unchanged is not None:
         return PushResult(unchanged, True)
     os.makedirs(root, exist_ok=True)
-    clean_staging(root)
     found = current_or_none(root)
     previous = None
     if found is not None:

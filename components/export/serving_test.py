@@ -90,6 +90,9 @@ def test_readers_ignore_staging_and_empty_folders_and_the_next_push_cleans_up(tm
     (staging / MODEL_FILE).write_bytes(model("half")[:20])  # a killed push's half file
     assert serving.current(str(tmp_path))[0] == old
     assert serving.version_ids(str(tmp_path)) == [old.id]
+    # Even a push that writes nothing (the same bytes) removes it.
+    assert push(tmp_path, "a").unchanged and not staging.exists()
+    staging.mkdir()
     new = push(tmp_path, "b").version
     assert not staging.exists() and serving.current(str(tmp_path))[0] == new
 

@@ -67,6 +67,8 @@ class Executor(base_executor.BaseExecutor):
 
         float_model = convert(saved_model_dir)
         destination_root = exec_properties["push_destination"]
+        if not _remote(destination_root):
+            serving.clean_staging(destination_root)  # what a killed push left
         served = _served_version(destination_root, serving.sha256_bytes(float_model))
         if served is not None:
             version_id, folder = served
