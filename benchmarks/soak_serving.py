@@ -218,7 +218,11 @@ def concurrent_trial(data_dir: str, output_dir: str, timeout_s: float) -> dict:
         )
         for _ in range(2)
     ]
-    results = [p.communicate(timeout=timeout_s * 3) for p in processes]
+    started = time.monotonic()
+    results, ended = [], []
+    for process in processes:
+        results.append(process.communicate(timeout=timeout_s * 3))
+        ended.append(round(time.monotonic() - started, 1))
     codes = sorted(p.returncode for p in processes)
     refusals = [err for _, err in results if "is in use by a live run" in err]
     try:
@@ -229,6 +233,9 @@ def concurrent_trial(data_dir: str, output_dir: str, timeout_s: float) -> dict:
         runs_after, store_ok = None, False
     return {
         "exit_codes": codes,
+        # Seconds after the start at which each process was seen to end (both ending 0
+        # means the second one reached the lock after the first had finished).
+        "ended_s": ended,
         "refusal_lines": len(refusals),
         "store_readable": store_ok,
         "new_runs_in_store": None if runs_after is None else runs_after - runs_before,
