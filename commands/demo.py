@@ -2,16 +2,20 @@
 
     python -m commands.demo [--model outputs] [--port 8765]
 
-``--model`` is a .tflite file, a pushed version folder, or an output folder (its latest
-pushed model), as for ``commands.recommend``. The page (demo/) runs the same .tflite file
-a phone runs, with LiteRT.js (WebAssembly) from demo/node_modules (``make demo`` installs
-it from demo/package-lock.json). Everything is served from 127.0.0.1: no request leaves
-the machine, and the page works offline.
+``--model`` is a .tflite file, a pushed version folder, or an output folder (the version its
+serving pointer names), as for ``commands.recommend``. Given an output folder, the server
+follows the pointer: a promote, rollback or new push is picked up at the next request, the
+files are served from memory (read once from a complete version), and the page's URLs name
+their version, so a page never mixes one version's sidecar with another's model. The page
+(demo/) runs the same .tflite file a phone runs, with LiteRT.js (WebAssembly) from
+demo/node_modules (``make demo`` installs it from demo/package-lock.json). Everything is
+served from 127.0.0.1: no request leaves the machine, and the page works offline.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import errno
 import http.server
 import json
@@ -22,7 +26,8 @@ import threading
 import urllib.parse
 from typing import Any
 
-from components.export import model_files, on_device_model
+from components import names
+from components.export import model_files, on_device_model, serving
 from components.export.layout import (
     EXCLUDED_MOVIES,
     MODEL_FILE,
@@ -48,6 +53,7 @@ RUNTIME_FILES = (
 )
 VENDOR_PREFIX = "/vendor/"
 MODEL_PREFIX = "/model/"
+VERSION_PARAMETER = "version"
 CONFIG_PATH = "/config.json"
 PAGE_FILES = {"/": "index.html", "/index.html": "index.html"}
 PAGE_EXTENSIONS = (".html", ".js", ".css")
@@ -195,24 +201,72 @@ def _model_label(model_path: str) -> str:
     return f"{os.path.basename(folder)}/{os.path.basename(model_path)}"
 
 
+@dataclasses.dataclass(frozen=True)
+class Served:
+    """One version as the page gets it: every file's bytes, read once from disk."""
+
+    version: str
+    model_path: str
+    files: dict[str, bytes]  # MODEL_FILE, QUANTIZED_FILE, SIDECAR_FILE
+    config_bytes: bytes
+
+
+def load_served(model: str) -> Served:
+    """The model ``model`` names now (through the serving pointer), ready to serve."""
+    try:
+        recommender = on_device_model.Recommender(model)
+    except on_device_model.RecommendError as error:
+        raise DemoError(str(error)) from None
+    quantized = _quantized_model(recommender)
+    version = os.path.basename(os.path.dirname(os.path.abspath(recommender.model_path)))
+    files = {}
+    for name, path in ((MODEL_FILE, recommender.model_path), (QUANTIZED_FILE, quantized)):
+        if path:
+            with open(path, "rb") as handle:
+                files[name] = handle.read()
+    # The sidecar as the recommend command reads it (per-movie input values filled in).
+    files[SIDECAR_FILE] = json.dumps(recommender.sidecar, ensure_ascii=False).encode()
+    config = page_config(recommender, quantized)
+    query = "?" + urllib.parse.urlencode({VERSION_PARAMETER: version})
+    config["sidecar"] += query
+    config["models"] = {variant: url + query for variant, url in config["models"].items()}
+    config["version"] = version
+    return Served(version, recommender.model_path, files, json.dumps(config).encode())
+
+
+def _pointer_path(model: str) -> str | None:
+    """The serving pointer that ``model`` follows (None: a fixed file or version folder)."""
+    if os.path.isfile(model) or os.path.isfile(os.path.join(model, MODEL_FILE)):
+        return None
+    root = os.path.join(model, names.PUSHED_MODELS_DIR)
+    return os.path.join(root if os.path.isdir(root) else model, serving.POINTER_FILE)
+
+
+def _stat_key(path: str | None) -> tuple | None:
+    if path is None:
+        return None
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+
+
 class DemoServer(http.server.ThreadingHTTPServer):
     """A static server for one pushed model, its sidecar, the page and the runtime."""
 
     daemon_threads = True
+    # Versions kept in memory: the current one and the one before (pages that loaded it).
+    KEPT_VERSIONS = 2
 
     def __init__(self, model: str, port: int = DEFAULT_PORT):
         check_runtime()
-        try:
-            recommender = on_device_model.Recommender(model)
-        except on_device_model.RecommendError as error:
-            raise DemoError(str(error)) from None
-        quantized = _quantized_model(recommender)
-        self.model_files = {MODEL_FILE: recommender.model_path}
-        if quantized:
-            self.model_files[QUANTIZED_FILE] = quantized
-        # The sidecar as the recommend command reads it (per-movie input values filled in).
-        self.sidecar_bytes = json.dumps(recommender.sidecar, ensure_ascii=False).encode()
-        self.config_bytes = json.dumps(page_config(recommender, quantized)).encode()
+        self.model = model
+        self.pointer_path = _pointer_path(model)
+        self._pointer_key = _stat_key(self.pointer_path)
+        self._served = load_served(model)
+        self._recent = {self._served.version: self._served}
+        self._reload = threading.Lock()
         try:
             super().__init__((HOST, port), DemoHandler)
         except OSError as error:
@@ -227,6 +281,32 @@ class DemoServer(http.server.ThreadingHTTPServer):
     def url(self) -> str:
         return f"http://{HOST}:{self.server_address[1]}/"
 
+    @property
+    def model_files(self) -> dict[str, str]:
+        """The served version's files on disk (what the console names)."""
+        folder = os.path.dirname(self._served.model_path)
+        return {name: os.path.join(folder, name) for name in self._served.files}
+
+    def served(self, version: str | None = None) -> Served:
+        """The version a request asks for (if still in memory), else the pointer's now."""
+        if version is not None and version in self._recent:
+            return self._recent[version]
+        key = _stat_key(self.pointer_path)
+        if key != self._pointer_key:
+            with self._reload:
+                if key != self._pointer_key:
+                    try:
+                        fresh = load_served(self.model)
+                    except DemoError as error:  # keep serving the complete version we have
+                        print(f"warning: {error}", file=sys.stderr)
+                    else:
+                        self._served = fresh
+                        self._recent[fresh.version] = fresh
+                        for old in list(self._recent)[: -self.KEPT_VERSIONS]:
+                            del self._recent[old]
+                    self._pointer_key = key
+        return self._served
+
 
 class DemoHandler(http.server.BaseHTTPRequestHandler):
     """GET only; every path maps to one known file, nothing outside demo/ and the model."""
@@ -234,13 +314,18 @@ class DemoHandler(http.server.BaseHTTPRequestHandler):
     server: DemoServer
 
     def do_GET(self) -> None:
-        path = urllib.parse.urlsplit(self.path).path
+        parts = urllib.parse.urlsplit(self.path)
+        path = parts.path
         if path == CONFIG_PATH:
-            self._send(self.server.config_bytes, ".json")
-        elif path == MODEL_PREFIX + SIDECAR_FILE:
-            self._send(self.server.sidecar_bytes, ".json")
+            self._send(self.server.served().config_bytes, ".json")
         elif path.startswith(MODEL_PREFIX):
-            self._send_file(self.server.model_files.get(path[len(MODEL_PREFIX) :]))
+            asked = urllib.parse.parse_qs(parts.query).get(VERSION_PARAMETER, [None])[0]
+            served = self.server.served(asked)
+            body = served.files.get(path[len(MODEL_PREFIX) :])
+            if body is None or asked not in (None, served.version):  # never another version's
+                self.send_error(404)
+            else:
+                self._send(body, os.path.splitext(path)[1])
         elif path.startswith(VENDOR_PREFIX + "@litertjs/"):
             self._send_file(_inside(NODE_MODULES, path[len(VENDOR_PREFIX) :]))
         else:

@@ -24,6 +24,10 @@ PUSHED_PROPERTY = "pushed"  # PushedModel: 0/1
 PUSHED_VERSION_PROPERTY = "pushed_version"
 PUSHED_DESTINATION_PROPERTY = "pushed_destination"
 TFLITE_BYTES_PROPERTY = "tflite_bytes"
+TFLITE_SHA256_PROPERTY = "tflite_sha256"  # PushedModel: the pushed model.tflite's sha256
+# PushedModel: set (to the served version) when the blessed model's bytes were those the
+# serving pointer already named, so nothing new was written (pushed = 0).
+PUSH_UNCHANGED_PROPERTY = "unchanged_version"
 EXAMPLES_COUNT_PREFIX = "examples_"  # Examples: examples_train, examples_eval, examples_test
 
 # In the Evaluator's ModelBlessing folder: every gate rule, its figures and verdict.

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import errno
+import os
+import shutil
 import sys
 from collections.abc import Callable
 
@@ -27,7 +29,26 @@ _OS_HINTS = {
     errno.ENOENT: "no such file or folder",
     errno.EISDIR: "it is a folder, not a file",
     errno.EEXIST: "a file is in the way of a folder",
+    errno.EIO: "a write or read error (input/output error: is the disk failing?)",
+    errno.EFBIG: "a file grew past the size limit",
 }
+# Errors about space: their line says how much is free where it happened.
+SPACE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EFBIG)
+
+
+def free_space(path: str) -> str:
+    """How much is free on the file system of ``path`` (or of its nearest existing folder)."""
+    path = os.path.abspath(os.fspath(path))
+    while not os.path.exists(path) and os.path.dirname(path) != path:
+        path = os.path.dirname(path)
+    try:
+        free = shutil.disk_usage(path).free
+    except OSError:
+        return "free space unknown"
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if free >= scale:
+            return f"{free / scale:.1f} {unit} free there"
+    return f"{free} bytes free there"
 
 
 def add_debug_flag(parser: argparse.ArgumentParser) -> None:
@@ -43,7 +64,11 @@ def message(error: BaseException) -> str:
     """The error as a sentence: OS errors name the path and say what the errno means."""
     if isinstance(error, OSError) and error.errno in _OS_HINTS:
         hint = _OS_HINTS[error.errno]
-        return hint if error.filename is None else f"{hint}: {error.filename}"
+        if error.filename is None:
+            return hint
+        if error.errno in SPACE_ERRNOS:
+            return f"{hint}: {error.filename} ({free_space(error.filename)})"
+        return f"{hint}: {error.filename}"
     text = str(error).strip()
     return text or type(error).__name__
 

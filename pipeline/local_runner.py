@@ -15,7 +15,9 @@ Every expected failure (bad data, bad settings, an unwritable or full disk) ends
 ``error:`` line and exit code 2 (``--debug``: the traceback); the ingest summary is printed
 on every run that reached ExampleGen, and a failed ingest names its kept report. The run
 records its process in ML Metadata, and runs whose process died are marked abandoned
-(``pipeline.liveness``).
+(``pipeline.liveness``). Before anything reads or writes the output folder, the run takes
+its lock (``pipeline.run_lock``: a second run is refused in one line, or waits with
+``--wait``) and checks that its ML Metadata store is readable.
 """
 
 import os
@@ -35,6 +37,7 @@ if __name__ == "__main__" and "--verbose" not in sys.argv[1:]:
 import argparse
 import contextlib
 import datetime
+import errno
 import json
 from collections.abc import Callable
 
@@ -53,6 +56,7 @@ from components.data_formats import movielens, spans
 from components.example_gen import component as example_gen_component
 from components.example_gen import executor as example_gen_executor
 from components.example_gen.ingest_record import REPORT_FILE
+from components.export import serving
 from components.validation.anomalies_gate import DataAnomaliesError
 from configs import input_config
 from pipeline import (
@@ -63,6 +67,7 @@ from pipeline import (
     options,
     paths,
     preflight,
+    run_lock,
 )
 from pipeline.pipeline import create_pipeline
 
@@ -73,6 +78,8 @@ SETUP_ERRORS = (
     input_config.ConfigError,
     movielens.DataError,
     preflight.PreflightError,
+    run_lock.RunLockedError,
+    metadata.StoreError,
     ValueError,
     OSError,
 )
@@ -93,6 +100,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="extra Beam pipeline argument, e.g. --beam-arg=--runner=DirectRunner",
     )
     parser.add_argument("--no-cache", action="store_true", help="re-run every component")
+    parser.add_argument(
+        "--wait",
+        action="store_true",
+        help="when another run holds the output folder, wait for it (default: refuse at once)",
+    )
+    parser.add_argument(
+        "--keep-versions",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="after the run, delete all but the newest N pushed versions (never the one the "
+        "serving pointer names)",
+    )
     parser.add_argument("--until", help="last component to run, e.g. Transform")
     parser.add_argument(
         "--verbose",
@@ -104,7 +124,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def build(args: argparse.Namespace, announce: Callable[[str], None] = print):
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"a number of versions is at least 1, not {text!r}")
+    return int(text)
+
+
+def build(
+    args: argparse.Namespace,
+    announce: Callable[[str], None] = print,
+    hold: Callable[[], None] = lambda: None,
+):
     """The pipeline for these arguments. Config, data and output-folder problems fail here
     (``pipeline.preflight``), before any component runs.
 
@@ -133,6 +163,7 @@ def build(args: argparse.Namespace, announce: Callable[[str], None] = print):
         )
     preflight.check_output(args.output_dir, data.input_bytes)
     preflight.check_examples_possible(data, settings.ingest)
+    hold()  # the run lock, before the first write in the output folder
     output_dir = os.path.abspath(args.output_dir)
     return create_pipeline(
         pipeline_name=args.pipeline_name,
@@ -207,7 +238,36 @@ def _mark_abandoned(output_dir: str, say: Callable[[str], None]) -> None:
         say(line)
 
 
+class _Hold:
+    """Takes the output folder's run lock once, before anything reads or writes the folder:
+    at once when the folder exists (its store and spans are read while building), else
+    just before the pipeline first writes in it, so a run that fails its preflight leaves
+    no folder behind."""
+
+    def __init__(self, args: argparse.Namespace, held: contextlib.ExitStack):
+        self.lock = run_lock.RunLock(args.output_dir, wait=args.wait)
+        self.held = held
+        self.taken = False
+
+    def __call__(self, *, tolerate_os_errors: bool = False) -> None:
+        if self.taken:
+            return
+        try:
+            self.lock.acquire()
+        except OSError:
+            if tolerate_os_errors:  # an unwritable folder: the preflight says so in its words
+                return
+            raise
+        self.taken = True
+        self.held.callback(self.lock.release)
+
+
 def main(argv: list[str] | None = None) -> int:
+    with contextlib.ExitStack() as held:
+        return _main(argv, held)
+
+
+def _main(argv: list[str] | None, held: contextlib.ExitStack) -> int:
     debug = options.debug_requested(argv)
     notes: list[str] = []
     try:
@@ -215,7 +275,11 @@ def main(argv: list[str] | None = None) -> int:
         # TFX logs through absl: INFO shows each component's progress (in the log file
         # unless --verbose); building the pipeline says nothing worth a console line.
         logging.set_verbosity(logging.INFO if args.verbose else logging.ERROR)
-        tfx_pipeline = build(args, notes.append)
+        hold = _Hold(args, held)
+        if os.path.isdir(args.output_dir):
+            hold(tolerate_os_errors=True)
+            metadata.check_store(args.output_dir)
+        tfx_pipeline = build(args, notes.append, hold)
     except continuous.NothingToRun as done:
         run_console.discard_startup_output()
         print(done)
@@ -241,7 +305,12 @@ def main(argv: list[str] | None = None) -> int:
             runner.run(tfx_pipeline)
     except RUN_ERRORS as error:
         _print_ingest_summary(output_dir, runner.run_id, getattr(error, "report_path", None))
-        return cli_errors.fail(error, debug)
+        return cli_errors.fail(disk_error(error, output_dir) or error, debug)
+    except Exception as error:  # of the unexpected, only a full or failing disk is said in a line
+        disk = disk_error(error, output_dir)
+        if disk is None:
+            raise
+        return cli_errors.fail(disk, debug)
     finally:
         logging.set_verbosity(logging.INFO if args.verbose else logging.WARNING)
     if runner.run_id is None:  # the TFX CLI compiled the pipeline: nothing ran
@@ -254,8 +323,32 @@ def main(argv: list[str] | None = None) -> int:
     if args.until:
         print(f"Stopped after {args.until} (--until): this run pushes no model.")
     elif _print_quality(output_dir, runner.run_id):
-        _print_pushed(output_dir)
+        _print_pushed(output_dir, runner.run_id)
+    serving.clean_staging(paths.push_destination(output_dir))  # a killed push's leftovers
+    if args.keep_versions:
+        removed = serving.prune(paths.push_destination(output_dir), args.keep_versions)
+        if removed:
+            print(f"Deleted {len(removed)} old version(s) (--keep-versions {args.keep_versions}).")
     return 0
+
+
+# What a full disk says through the libraries a run writes with (TensorFlow's file system,
+# SQLite through ML Metadata), besides Python's own OSError.
+_DISK_FULL_TEXTS = ("No space left on device", "Disk quota exceeded", "database or disk is full")
+
+
+def disk_error(error: BaseException, output_dir: str) -> OSError | None:
+    """A full disk or a write error, as an OSError naming the output folder (whose line says
+    the free space), or None for anything else."""
+    if isinstance(error, OSError) and error.errno in cli_errors.SPACE_ERRNOS:
+        if error.filename is None:
+            return OSError(error.errno, error.strerror, output_dir)
+        return error
+    text = str(error)
+    if any(sign in text for sign in _DISK_FULL_TEXTS):
+        store = " (ML Metadata could not record it)" if "database" in text else ""
+        return OSError(errno.ENOSPC, "No space left on device", output_dir + store)
+    return None
 
 
 def _print_ingest_summary(output_dir: str, run_id: str | None, kept: str | None) -> None:
@@ -286,9 +379,19 @@ def _print_quality(output_dir: str, run_id: str) -> bool:
     return True
 
 
-def _print_pushed(output_dir: str) -> None:
-    """Where the pushed TFLite model is, its size, and a sample recommendation."""
+def _print_pushed(output_dir: str, run_id: str) -> None:
+    """Where the served TFLite model is (the serving pointer's version), its size, and a
+    sample recommendation; says so when this run's model was the one served already."""
+    from components import names
     from components.export import on_device_model
+
+    pushed = metadata.run_artifact(output_dir, run_id, "TFLitePusher", "pushed_model")
+    unchanged = pushed.custom_properties.get(names.PUSH_UNCHANGED_PROPERTY) if pushed else None
+    if unchanged is not None:
+        print(
+            f"Push: unchanged, version {unchanged.string_value} already serves this model's "
+            "bytes (no new version written)."
+        )
 
     try:
         recommender = on_device_model.Recommender(output_dir)
@@ -296,7 +399,11 @@ def _print_pushed(output_dir: str) -> None:
         print("No TFLite model has been pushed to this output folder yet.")
         return
     size = os.path.getsize(recommender.model_path)
-    print(f"Pushed TFLite model: {recommender.model_path} ({size / 2**20:.2f} MiB)")
+    version = os.path.basename(os.path.dirname(recommender.model_path))
+    print(
+        f"Served TFLite model (version {version}, the serving pointer's): "
+        f"{recommender.model_path} ({size / 2**20:.2f} MiB)"
+    )
     sample = [int(m) for m in list(recommender.movies)[:3]]
     on_device_model.print_text(recommender, recommender.recommend(sample, 5, include_seen=False))
     print(

@@ -304,14 +304,22 @@ def _test_figures(output_dir: str, run_id: str) -> str:
 
 
 def _pushed(output_dir: str, run_id: str) -> str:
+    from components import names
     from components.export.layout import MODEL_FILE
-    from pipeline import paths
+    from pipeline import metadata, paths
 
-    path = os.path.join(_uri(output_dir, run_id, "TFLitePusher", "pushed_model"), MODEL_FILE)
+    artifact = metadata.run_artifact(output_dir, run_id, "TFLitePusher", "pushed_model")
+    if artifact is None:
+        raise LookupError(f"TFLitePusher has no pushed_model in run {run_id}")
+    unchanged = artifact.custom_properties.get(names.PUSH_UNCHANGED_PROPERTY)
+    if unchanged is not None:
+        return f"unchanged, version {unchanged.string_value} (it serves these model bytes)"
+    path = os.path.join(artifact.uri, MODEL_FILE)
     if not os.path.exists(path):
         return "nothing pushed"
     size = os.path.getsize(path) / 2**20
-    return f"{size:.2f} MiB pushed to {paths.push_destination(output_dir)}"
+    version = artifact.custom_properties[names.PUSHED_VERSION_PROPERTY].string_value
+    return f"{size:.2f} MiB pushed as version {version} to {paths.push_destination(output_dir)}"
 
 
 _FIGURES: dict[str, Callable[[str, str], str]] = {

@@ -33,6 +33,7 @@ from commands import lineage
 from components.data_formats import limits, movielens, synthetic
 from components.data_formats.movielens import UTF8_BOM
 from components.example_gen.ingest_record import KEPT_REPORTS
+from components.export import serving
 from configs import features as raw
 from pipeline import cli_errors, local_runner, paths
 from tests import pipeline_runs
@@ -318,7 +319,9 @@ def test_a_disk_too_small_for_the_run_is_one_line(tmp_path, capsys):
 
 def test_os_errors_name_what_failed():
     full = OSError(errno.ENOSPC, "No space left on device", "/out/x")
-    assert cli_errors.message(full) == "the disk is full: /out/x"
+    # A lack of space says how much is free there (here: the root's file system).
+    assert cli_errors.message(full).startswith("the disk is full: /out/x (")
+    assert cli_errors.message(full).endswith(" free there)")
     read_only = OSError(errno.EROFS, "Read-only file system", "/out")
     assert cli_errors.message(read_only) == "the file system is read-only: /out"
 
@@ -501,8 +504,8 @@ def test_a_killed_run_is_abandoned_and_lineage_diff_works_after_the_rerun(damage
 
 
 def _pushed(output: Path) -> Path:
-    (folder,) = (output / "serving_models").iterdir()
-    return folder
+    (version,) = serving.version_ids(str(output / "serving_models"))
+    return output / "serving_models" / version
 
 
 def _truncate(folder: Path) -> None:

@@ -405,5 +405,7 @@ def test_the_compiled_job_runs_twice_and_the_second_run_uses_the_first_model(tmp
     # With the Trainer cached, the candidate is run 1's model too: Vertex would do the same.
     assert blessing_2["current_model_id"] == model_1["name"]
     assert not [r for r in records if r["run"] == "run-2" and r["task"] in CACHED_IN_RUN_2]
+    # The same model converts to the same bytes: recorded as unchanged, no new version.
     pushed_2 = only(records, run="run-2", task="TFLitePusher")["metadata"]
-    assert pushed_2["pushed"] == 1
+    assert pushed_2["pushed"] == 0
+    assert pushed_2["unchanged_version"] == pushed["pushed_version"]

@@ -25,7 +25,9 @@ TENSORFLOW_FREE = (
     "commands.recommend",
     "commands.lineage",
     "commands.demo",
+    "commands.models",
     "components.export.on_device_model",
+    "components.export.serving",
 )
 
 

@@ -2,32 +2,36 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import shutil
+import urllib.request
 
 import numpy as np
 import pytest
 from ai_edge_litert.interpreter import Interpreter
 
 from commands import recommend
+from components import names
+from components.export import serving
 from components.export.layout import MODEL_FILE, QUANTIZED_FILE, SIDECAR_FILE
 from movie_recs import EvaluationReport
-from pipeline import paths
+from pipeline import local_runner, paths
 from tests import pipeline_runs
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 
 def _versions(output_dir: str) -> list[str]:
-    folder = paths.push_destination(output_dir)
-    return sorted(os.listdir(folder), key=int) if os.path.isdir(folder) else []
+    return serving.version_ids(paths.push_destination(output_dir))
 
 
 @pytest.fixture(scope="module")
 def pushed(pipeline_run):
-    versions = _versions(pipeline_run.output_dir)
-    assert versions, "the good model was not pushed"
-    folder = os.path.join(paths.push_destination(pipeline_run.output_dir), versions[-1])
+    found = serving.current(paths.push_destination(pipeline_run.output_dir))
+    assert found, "the good model was not pushed"
+    folder = found[0].path
     with open(os.path.join(folder, SIDECAR_FILE), encoding="utf-8") as handle:
         return folder, json.load(handle)
 
@@ -188,3 +192,87 @@ def test_recommend_scores_a_file_and_reports_bad_lines(pipeline_run, pushed, tmp
 def test_recommend_without_a_model_says_how_to_get_one(tmp_path, capsys):
     assert recommend.main(["--model", str(tmp_path), "--history", "1"]) == 2
     assert "No pushed model" in capsys.readouterr().err
+
+
+def test_a_full_disk_at_the_push_is_one_line_and_the_rerun_pushes_nothing_new(
+    pipeline_run, capsys, monkeypatch
+):
+    """The push fails for want of space (after the preflight): one line, exit 2, the
+    pointer and the versions unchanged. The rerun converts the same model to the same
+    bytes: "unchanged", no new version, recorded on the PushedModel."""
+    output = pipeline_run.output_dir
+    root = paths.push_destination(output)
+    versions = _versions(output)
+    served = serving.current(root)[0].id
+    with open(os.path.join(root, serving.POINTER_FILE), "rb") as handle:
+        pointer = handle.read()
+    argv = ["--data-dir", pipeline_run.data_dir, "--output-dir", output, pipeline_runs.IN_MEMORY]
+    argv += pipeline_run.args
+
+    def full(path, data):
+        raise OSError(errno.ENOSPC, "No space left on device", path)
+
+    monkeypatch.setattr(serving, "unchanged_version", lambda root, sha256: None)
+    monkeypatch.setattr(serving, "write_file", full)
+    code = local_runner.main(argv)
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err, err[-3000:]
+    (line,) = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert line.startswith(f"error: the disk is full: {root}") and "free there)" in line
+    with open(os.path.join(root, serving.POINTER_FILE), "rb") as handle:
+        assert handle.read() == pointer
+    assert _versions(output) == versions
+    assert not [n for n in os.listdir(root) if n.startswith(serving.STAGING_PREFIX)]
+
+    monkeypatch.undo()
+    code = local_runner.main(argv)
+    out = capsys.readouterr().out
+    assert code == 0
+    assert f"Push: unchanged, version {served} already serves this model's bytes" in out
+    assert _versions(output) == versions and serving.current(root)[0].id == served
+    pushed = pipeline_runs.latest_artifact(output, "PushedModel")
+    assert pushed.custom_properties[names.PUSH_UNCHANGED_PROPERTY].string_value == served
+    assert pushed.custom_properties[names.PUSHED_PROPERTY].int_value == 0
+
+
+def test_the_demo_server_follows_the_pointer_and_never_mixes_versions(
+    pushed, tmp_path, monkeypatch
+):
+    """Served from memory, one complete version at a time: a promote is picked up at the
+    next request, and a page that loaded the version before still gets that version."""
+    from commands import demo
+
+    folder, sidecar = pushed
+    root = tmp_path / "serving_models"
+    with open(os.path.join(folder, MODEL_FILE), "rb") as handle:
+        model = handle.read()
+    first = serving.push(
+        str(root), {MODEL_FILE: model, SIDECAR_FILE: json.dumps(sidecar).encode()}, sidecar
+    )
+    second = root / str(int(first.version.id) + 1)
+    shutil.copytree(first.version.path, second)
+    (second / SIDECAR_FILE).write_text(json.dumps(dict(sidecar, k=5)))
+    monkeypatch.setattr(demo, "check_runtime", lambda: None)
+    running, _ = demo.start(str(tmp_path))
+
+    def get(path: str) -> bytes:
+        with urllib.request.urlopen(running.url + path.lstrip("/")) as response:
+            return response.read()
+
+    try:
+        config = json.loads(get("config.json"))
+        assert config["version"] == first.version.id
+        assert json.loads(get(config["sidecar"]))["k"] == sidecar["k"]
+        serving.point_to(str(root), second.name, "promote")
+        fresh = json.loads(get("config.json"))
+        assert fresh["version"] == second.name and json.loads(get(fresh["sidecar"]))["k"] == 5
+        assert json.loads(get(config["sidecar"]))["k"] == sidecar["k"]  # the older page
+        assert get(fresh["models"]["float"]) == model
+        # A push in progress (a staging folder) is never served.
+        staging = root / f"{serving.STAGING_PREFIX}{int(second.name) + 1}"
+        staging.mkdir()
+        (staging / MODEL_FILE).write_bytes(model[:100])
+        assert json.loads(get("config.json"))["version"] == second.name
+    finally:
+        running.shutdown()
+        running.server_close()

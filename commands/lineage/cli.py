@@ -73,7 +73,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="provenance of a pushed TFLite model, back to the input files",
     )
     provenance.add_argument(
-        "--pushed", default="latest", metavar="REF", help=f"the model: {model.PUSHED_HELP}"
+        "--pushed", default="current", metavar="REF", help=f"the model: {model.PUSHED_HELP}"
     )
     comparison = commands.add_parser(
         "diff",

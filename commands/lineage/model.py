@@ -3,15 +3,18 @@ walking ML Metadata events back from the PushedModel to the input files ExampleG
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from commands.lineage import details, graph, runs
 from commands.lineage.store import Artifact, Event, Execution, LineageError, Snapshot
 from components import names
+from components.export import serving
 
 PUSHED_MODEL = "PushedModel"
 PUSHED_HELP = (
-    "latest (default), previous, a PushedModel artifact id, or a pushed version "
+    "current (default: the version the serving pointer names, or the latest push where "
+    "there is no pointer), latest, previous, a PushedModel artifact id, or a pushed version "
     "(its serving_models/<version> folder name)"
 )
 
@@ -26,6 +29,18 @@ def pushed_models(snapshot: Snapshot) -> list[Artifact]:
     ]
 
 
+def served_version(candidates: list[Artifact]) -> str | None:
+    """The version the serving pointer beside the latest push names (None: no pointer)."""
+    folder = candidates[-1].properties.get(names.PUSHED_DESTINATION_PROPERTY)
+    if not folder or "://" in folder:
+        return None
+    try:
+        pointer = serving.read_pointer(os.path.dirname(folder))
+    except serving.ServingError as error:
+        raise LineageError(str(error)) from None
+    return None if pointer is None else pointer["version"]
+
+
 def resolve_pushed(snapshot: Snapshot, ref: str) -> Artifact:
     """The pushed model ``ref`` names (see PUSHED_HELP)."""
     candidates = pushed_models(snapshot)
@@ -33,6 +48,8 @@ def resolve_pushed(snapshot: Snapshot, ref: str) -> Artifact:
         raise LineageError(
             f"no model has been pushed in {snapshot.path} (none was blessed yet); see `runs`"
         )
+    if ref == "current":
+        ref = served_version(candidates) or "latest"
     named = {"latest": -1, "previous": -2}
     if ref in named:
         if len(candidates) < -named[ref]:

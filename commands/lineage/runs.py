@@ -69,6 +69,8 @@ def require_finished(snapshot: Snapshot, run: Run) -> None:
 def pushed_version(snapshot: Snapshot, run: Run) -> str | None:
     """The version folder the run's TFLitePusher pushed to, if it pushed."""
     model = snapshot.output(snapshot.of_class(run, PUSHER), "pushed_model")
+    if model is not None and model.properties.get(names.PUSH_UNCHANGED_PROPERTY):
+        return f"{model.properties[names.PUSH_UNCHANGED_PROPERTY]} (unchanged)"
     if model is None or not model.properties.get(names.PUSHED_PROPERTY):
         return None
     return model.properties.get(names.PUSHED_VERSION_PROPERTY)

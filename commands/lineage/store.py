@@ -17,7 +17,7 @@ from ml_metadata import errors
 from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
-from pipeline import liveness
+from pipeline import liveness, metadata
 
 # Execution states (names of metadata_store_pb2.Execution.State).
 CACHED = "CACHED"
@@ -38,13 +38,10 @@ def open_store(path: str) -> metadata_store.MetadataStore:
         )
     if os.path.getsize(path) == 0:
         raise LineageError(f"{path} is empty: no pipeline has run with this store yet")
-    config = metadata_store_pb2.ConnectionConfig()
-    config.sqlite.filename_uri = path
-    config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
     try:
-        return metadata_store.MetadataStore(config)
-    except RuntimeError as error:  # MLMD reports an unreadable file as a RuntimeError
-        raise LineageError(f"{path} is not a readable ML Metadata store: {error}") from error
+        return metadata.readonly_store(path)
+    except metadata.StoreError as error:
+        raise LineageError(str(error)) from None
 
 
 def value_of(value: metadata_store_pb2.Value) -> Any:

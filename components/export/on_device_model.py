@@ -14,7 +14,7 @@ import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
 from components import names
-from components.export import model_files, movie_inputs
+from components.export import model_files, movie_inputs, serving
 from components.export.layout import (
     EXCLUDED_MOVIES,
     MODEL_FILE,
@@ -33,28 +33,24 @@ class RecommendError(ValueError):
 
 
 def find_model(path: str) -> str:
-    """The .tflite file that ``path`` names (a file, a pushed folder or an output folder)."""
+    """The .tflite file that ``path`` names: a file, a pushed version folder, or a push
+    destination or output folder (the version its serving pointer names; see
+    components.export.serving)."""
     if os.path.isfile(path):
         return path
-    candidates = [
-        os.path.join(path, MODEL_FILE),
-        *_latest_pushed(os.path.join(path, names.PUSHED_MODELS_DIR)),
-        *_latest_pushed(path),
-    ]
-    for candidate in candidates:
-        if os.path.isfile(candidate):
-            return candidate
+    if os.path.isfile(os.path.join(path, MODEL_FILE)):
+        return os.path.join(path, MODEL_FILE)
+    for root in (os.path.join(path, names.PUSHED_MODELS_DIR), path):
+        try:
+            found = serving.current(root)
+        except serving.ServingError as error:
+            raise RecommendError(str(error)) from None
+        if found is not None:
+            return found[0].model_path
     raise RecommendError(
         f"No pushed model at {path!r}: give a .tflite file, a pushed model folder, or an "
         "output folder whose pipeline pushed a model (run `make run` first)."
     )
-
-
-def _latest_pushed(folder: str) -> list[str]:
-    if not os.path.isdir(folder):
-        return []
-    versions = sorted((v for v in os.listdir(folder) if v.isdigit()), key=int)
-    return [os.path.join(folder, versions[-1], MODEL_FILE)] if versions else []
 
 
 class Recommender:
