@@ -53,6 +53,7 @@ from components.data_formats import movielens, spans
 from components.example_gen import component as example_gen_component
 from components.example_gen import executor as example_gen_executor
 from components.example_gen.ingest_record import REPORT_FILE
+from components.model import cloud_trainer
 from components.validation.anomalies_gate import DataAnomaliesError
 from configs import input_config
 from pipeline import (
@@ -93,6 +94,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="extra Beam pipeline argument, e.g. --beam-arg=--runner=DirectRunner",
     )
     parser.add_argument("--no-cache", action="store_true", help="re-run every component")
+    parser.add_argument(
+        "--trainer-workers",
+        type=int,
+        default=1,
+        help="train with N worker processes on this machine (MultiWorkerMirroredStrategy, "
+        "each with the TF_CONFIG Vertex AI Training would give it); 1: in-process",
+    )
     parser.add_argument("--until", help="last component to run, e.g. Transform")
     parser.add_argument(
         "--verbose",
@@ -148,6 +156,24 @@ def build(args: argparse.Namespace, announce: Callable[[str], None] = print):
         enable_cache=not args.no_cache,
         until=args.until,
         range_config=range_config,
+        trainer_cloud=local_workers(args.trainer_workers),
+    )
+
+
+def local_workers(count: int) -> dict | None:
+    """The Trainer's custom-config keys for ``count`` local worker processes (None: 1)."""
+    if count < 1:
+        raise ValueError(f"--trainer-workers must be at least 1, got {count}")
+    if count == 1:
+        return None
+    # The Vertex job spec as kubeflow.runner compiles it, launched here ("local").
+    return cloud_trainer.custom_config(
+        image="local",
+        project="local",
+        region="local",
+        replicas=count,
+        machine_type="local",
+        launcher=cloud_trainer.LOCAL,
     )
 
 

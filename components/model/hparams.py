@@ -101,6 +101,11 @@ class HParams:
     num_predictions: int = ranking.DEFAULT_K  # K of the exported top-K signatures
     eval_top_k: tuple[int, ...] = ranking.TOP_KS
     seed: int = 42
+    # GPU options, off by default (the CPU path is unchanged). mixed_precision: Keras'
+    # mixed_bfloat16 policy (bfloat16 compute, float32 weights; the export is float32).
+    # xla: the train step compiled by XLA (jit_compile).
+    mixed_precision: bool = False
+    xla: bool = False
 
     LOSSES = ("softmax", "sampled_softmax", "in_batch")
     SIMILARITIES = ("dot", "cosine")

@@ -15,6 +15,7 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
+from components.model import distribution
 from components.model.hparams import HParams
 from components.model.recommender import Recommender, make_optimizer
 from components.transform import ids
@@ -160,8 +161,12 @@ class SequenceModel(keras.Model):
         with tf.GradientTape() as tape:
             loss = self.recommender.sequence_loss(inputs, targets, training=True)
             loss += sum(self.recommender.losses)
+            # Under a strategy the replicas' gradients are summed, so each replica takes
+            # its share of the global batch's mean (Keras' compiled loss does the same;
+            # one replica: unchanged). The logged loss stays the replica's mean.
+            scaled = loss / tf.distribute.get_strategy().num_replicas_in_sync
         variables = self.recommender.trainable_variables
-        gradients = tape.gradient(loss, variables)
+        gradients = tape.gradient(scaled, variables)
         self.optimizer.apply_gradients(zip(gradients, variables, strict=True))
         self._loss.update_state(loss)
         return {"loss": self._loss.result()}
@@ -178,10 +183,15 @@ def fit_sequences(
 ) -> keras.callbacks.History:
     """Trains ``recommender`` (one activity group) on sequence examples: ``epochs`` passes,
     or ``train_steps`` batches in all when set (the examples repeat)."""
-    model = SequenceModel(recommender)
-    model.compile(optimizer=make_optimizer(hparams), jit_compile=jit_compile)
-    dataset = tf.data.Dataset.from_tensor_slices((inputs, targets)).shuffle(
-        len(targets), seed=hparams.seed
+    # The wrapper and its optimizer live under the recommender's strategy (the default one
+    # outside a cluster); the dataset is sharded by element across workers.
+    with recommender.distribute_strategy.scope():
+        model = SequenceModel(recommender)
+        model.compile(optimizer=make_optimizer(hparams), jit_compile=jit_compile or hparams.xla)
+    dataset = distribution.shard_by_data(
+        tf.data.Dataset.from_tensor_slices((inputs, targets)).shuffle(
+            len(targets), seed=hparams.seed
+        )
     )
     if hparams.train_steps:
         dataset = dataset.repeat()

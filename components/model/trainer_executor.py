@@ -46,13 +46,17 @@ class Executor(trainer_executor.GenericExecutor):
         custom[BASE_MODEL_KEY] = base_model_identity(input_dict)
         properties[key] = json_utils.dumps(custom)
         super().Do(input_dict, output_dict, properties)
+        record_start(output_dict)
 
-        model = artifact_utils.get_single_instance(output_dict[standard_component_specs.MODEL_KEY])
-        started = warm_start.read_started(path_utils.serving_model_dir(model.uri)) or {}
-        model.set_string_custom_property(STARTED_FROM, started.get("started", "unknown"))
-        if started.get("started") == warm_start.WARM:
-            model.set_string_custom_property(WARM_STARTED_FROM, started["base_model_uri"])
-            if started.get("base_model_artifact_id"):
-                model.set_int_custom_property(
-                    WARM_STARTED_FROM_ID, int(started["base_model_artifact_id"])
-                )
+
+def record_start(output_dict: dict[str, list]) -> None:
+    """Copies how the exported model started into the Model artifact's custom properties."""
+    model = artifact_utils.get_single_instance(output_dict[standard_component_specs.MODEL_KEY])
+    started = warm_start.read_started(path_utils.serving_model_dir(model.uri)) or {}
+    model.set_string_custom_property(STARTED_FROM, started.get("started", "unknown"))
+    if started.get("started") == warm_start.WARM:
+        model.set_string_custom_property(WARM_STARTED_FROM, started["base_model_uri"])
+        if started.get("base_model_artifact_id"):
+            model.set_int_custom_property(
+                WARM_STARTED_FROM_ID, int(started["base_model_artifact_id"])
+            )
