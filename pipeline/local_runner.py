@@ -53,7 +53,7 @@ from components.data_formats import movielens, spans
 from components.example_gen import component as example_gen_component
 from components.example_gen import executor as example_gen_executor
 from components.example_gen.ingest_record import REPORT_FILE
-from components.model import cloud_trainer
+from components.model import cloud_trainer, workers
 from components.validation.anomalies_gate import DataAnomaliesError
 from configs import input_config
 from pipeline import (
@@ -77,7 +77,8 @@ SETUP_ERRORS = (
     ValueError,
     OSError,
 )
-RUN_ERRORS = (movielens.DataError, DataAnomaliesError, OSError)
+# A training replica that fails (killed, out of memory) ends the run in one line too.
+RUN_ERRORS = (movielens.DataError, DataAnomaliesError, OSError, workers.ReplicasFailed)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
