@@ -13,6 +13,7 @@ import threading
 import time
 
 import pytest
+import tensorflow as tf
 from tfx.types import standard_artifacts, standard_component_specs
 from tfx.utils import json_utils, path_utils
 
@@ -225,3 +226,23 @@ def test_a_killed_worker_ends_the_run_with_one_line(pipeline_run, tmp_path):
     assert "\n" not in message
     assert "worker 0 of 2 was killed by SIGKILL" in message
     assert "stopped the other 1" in message
+
+
+def test_only_the_chief_writes_where_it_is_told(tmp_path):
+    chief = distribution.task_from(cluster(1, 1, "chief"), 0)
+    worker = distribution.task_from(cluster(1, 1, "worker"), 0)
+    with distribution.write_dir(chief, str(tmp_path)) as folder:
+        assert folder == str(tmp_path)
+    with distribution.write_dir(worker, str(tmp_path)) as folder:
+        assert folder != str(tmp_path) and os.path.isdir(folder)
+    assert not os.path.exists(folder)  # the worker's copy is removed
+    # One process: no collective, the flag as it is.
+    assert distribution.agreed(tf.distribute.get_strategy(), True) is True
+
+
+def test_local_run_asks_the_trainer_for_a_local_launch():
+    from kubeflow import local_run
+
+    assert local_run.TRAINING_LAUNCHER_ENV == cloud_trainer.LAUNCHER_ENV
+    environment = local_run.task_environment("/pipeline", {})
+    assert environment[cloud_trainer.LAUNCHER_ENV] == cloud_trainer.LOCAL

@@ -11,8 +11,9 @@ Rules for a cluster (synchronous data parallelism: every step all-reduces the gr
   the whole eval split (deterministic, same weights), and a decision taken from a local
   clock (the time budget) is agreed by an all-reduce (``agreed``), or workers would stop
   at different steps and the others wait on a collective forever;
-- only the chief writes the model and the training log; the others write to a temporary
-  folder that is then removed (``write_dir``), as TensorFlow's multi-worker guide requires;
+- only the chief keeps what it writes: the others write the training log to a temporary
+  folder that is then removed (``write_dir``), as TensorFlow's multi-worker guide asks, and
+  the model only on the chief (``exportable``: a plain copy, whose save needs no peer);
 - the datasets are sharded by data (``shard_by_data``): every worker reads every file and
   keeps its share of each global batch, so any number of files works.
 """

@@ -25,6 +25,8 @@ AUTO = "auto"
 # STEPS_PER_EPOCH optimizer steps per epoch where the data allows.
 STEPS_PER_EPOCH = 300
 MIN_AUTO_BATCH, MAX_AUTO_BATCH = 32, 128
+# Left out of ``to_dict`` while off (see there).
+OMITTED_WHEN_OFF = ("mixed_precision", "xla")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -289,6 +291,10 @@ class HParams:
         return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-like values; the GPU options only when on, so that a run without them keeps
+        the compiled jobs and TFX cache keys it had before they existed."""
         return {
-            k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()
+            k: list(v) if isinstance(v, tuple) else v
+            for k, v in dataclasses.asdict(self).items()
+            if not (k in OMITTED_WHEN_OFF and v is False)
         }

@@ -113,3 +113,12 @@ def test_several_problems_are_listed_together():
     with pytest.raises(ValueError) as raised:
         HParams.from_dict({"dropout": 2.0, "epochs": 0})
     assert "dropout" in str(raised.value) and "epochs" in str(raised.value)
+
+
+def test_gpu_options_are_off_by_default_and_only_serialized_when_on():
+    assert (HParams().mixed_precision, HParams().xla) == (False, False)
+    # Off: absent, so compiled jobs and cache keys stay what they were before the options.
+    assert not {"mixed_precision", "xla"} & set(HParams().to_dict())
+    on = HParams(mixed_precision=True, xla=True)
+    assert on.to_dict()["mixed_precision"] is True and on.to_dict()["xla"] is True
+    assert HParams.from_dict(on.to_dict()) == on

@@ -279,20 +279,26 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
             verbose=_progress(),
         )
     logging.info("Trained with batch size %d", hparams.batch_size)
-    # Only the chief's model and log are kept; other workers write theirs to a temporary
+    # Only the chief's log and model are kept; other workers write their log to a temporary
     # folder (distribution.write_dir).
     with distribution.write_dir(task, fn_args.model_run_dir) as model_run_dir:
         log.write(model_run_dir, batch_size=hparams.batch_size, started=started.to_json())
-    model = distribution.exportable(
-        model, lambda: _built(config, transform_output, hparams), strategy, hparams.mixed_precision
-    )
-    with distribution.write_dir(task, fn_args.serving_model_dir) as serving_model_dir:
+    # In a cluster the export is a float32 copy outside the strategy: saving it runs no
+    # collective, so the other workers have nothing to take part in (TF's rule that every
+    # worker saves, to a temporary folder, is for saves of distributed variables).
+    if task.is_chief:
+        model = distribution.exportable(
+            model,
+            lambda: _built(config, transform_output, hparams),
+            strategy,
+            hparams.mixed_precision,
+        )
         signatures.export(
-            model, transform_output, config, hparams.num_predictions, serving_model_dir
+            model, transform_output, config, hparams.num_predictions, fn_args.serving_model_dir
         )
         # What a later run needs to start from this model, and how this one started.
-        warm_start.save(model, config, vocabularies, serving_model_dir)
-        warm_start.write_started(serving_model_dir, started)
+        warm_start.save(model, config, vocabularies, fn_args.serving_model_dir)
+        warm_start.write_started(fn_args.serving_model_dir, started)
 
 
 def _built(config, transform_output: tft.TFTransformOutput, hparams: HParams) -> Recommender:
