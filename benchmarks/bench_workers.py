@@ -62,7 +62,7 @@ def run(args: argparse.Namespace, workers: int) -> dict:
         with open(os.path.join(logs, name)) as handle:
             totals = [m.group(4) for m in map(STEP_LINE.search, handle) if m]
         steps[name.removesuffix(".log")] = int(totals[-1]) if totals else None
-    report = metadata.latest_artifact(args.work_dir, "QualityReport").uri
+    report = metadata.latest_artifact(args.work_dir, "movie_recs.EvaluationReport").uri
     with open(os.path.join(report, "metrics.json")) as handle:
         test = json.load(handle)["test"]["candidate"]["seen_excluded"]["overall"]
     return {
