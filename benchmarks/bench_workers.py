@@ -57,7 +57,11 @@ def run(args: argparse.Namespace, workers: int) -> dict:
     model_run = metadata.latest_artifact(args.work_dir, "ModelRun").uri
     log = read_training_log(model_run)
     steps = {}
-    logs = os.path.join(model_run, cloud_trainer.REPLICA_LOGS)
+    logs = os.path.join(
+        os.path.dirname(os.path.dirname(model_run)),
+        cloud_trainer.REPLICA_LOGS,
+        os.path.basename(model_run),
+    )
     for name in sorted(os.listdir(logs)) if os.path.isdir(logs) else []:
         with open(os.path.join(logs, name)) as handle:
             totals = [m.group(4) for m in map(STEP_LINE.search, handle) if m]

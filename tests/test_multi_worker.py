@@ -125,7 +125,9 @@ def trainer_io(pipeline_run, tmp_path, *hparams: str):
         ],
     }
     model, model_run = standard_artifacts.Model(), standard_artifacts.ModelRun()
-    model.uri, model_run.uri = str(tmp_path / "model"), str(tmp_path / "model_run")
+    # TFX's layout: COMPONENT/OUTPUT/EXECUTION.
+    model.uri = str(tmp_path / "Trainer" / "model" / "1")
+    model_run.uri = str(tmp_path / "Trainer" / "model_run" / "1")
     outputs = {
         standard_component_specs.MODEL_KEY: [model],
         standard_component_specs.MODEL_RUN_KEY: [model_run],
@@ -172,7 +174,8 @@ def test_two_workers_agree_and_only_the_chief_exports(pipeline_run, tmp_path):
     assert time.monotonic() - started < RUN_BOUND_S
 
     model_run = outputs[standard_component_specs.MODEL_RUN_KEY][0].uri
-    lines = step_lines(os.path.join(model_run, cloud_trainer.REPLICA_LOGS))
+    logs = os.path.join(tmp_path, "Trainer", cloud_trainer.REPLICA_LOGS, "1")
+    lines = step_lines(logs)
     # Each worker took the same steps and computed the same eval figure every epoch.
     assert len(lines["chief-0"]) == 2
     assert lines["chief-0"] == lines["worker-0"]

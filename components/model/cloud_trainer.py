@@ -32,7 +32,7 @@ TRAINING_ARGS_KEY = cloud_executor.TRAINING_ARGS_KEY
 LAUNCHER_KEY = "recs_training_launcher"
 LAUNCHER_ENV = "RECS_TRAINING_LAUNCHER"
 LOCAL = "local"
-# Where a local launch keeps the replicas' logs, under the model-run folder.
+# Where a local launch keeps the replicas' logs: COMPONENT_DIR/replica_logs/EXECUTION.
 REPLICA_LOGS = "replica_logs"
 
 
@@ -108,7 +108,10 @@ class Executor(cloud_executor.GenericExecutor):
         model_run = artifact_utils.get_single_uri(
             output_dict[standard_component_specs.MODEL_RUN_KEY]
         )
-        log_dir = os.path.join(model_run, REPLICA_LOGS)
+        # Beside the component's outputs, not in them: TFX deletes a failed execution's
+        # outputs, and a failed run's message points at these logs.
+        component_dir = os.path.dirname(os.path.dirname(model_run.rstrip("/")))
+        log_dir = os.path.join(component_dir, REPLICA_LOGS, os.path.basename(model_run))
         if "://" in log_dir:  # the logs are local files whatever the artifact store
             log_dir = tempfile.mkdtemp(prefix="replica-logs-")
         logging.info("Vertex AI Training, launched locally: %d replicas", count)

@@ -167,6 +167,13 @@ def agreed(strategy: tf.distribute.Strategy, flag: bool) -> bool:
     return float(strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)) > 0
 
 
+def finish(strategy: tf.distribute.Strategy) -> None:
+    """Waits, in a cluster, until every worker is here (one all-reduce): the workers leave
+    together, after the chief's export, rather than one tearing down its end of the
+    cluster while a peer still runs (and checks its health)."""
+    agreed(strategy, True)
+
+
 @contextlib.contextmanager
 def write_dir(task: Task, folder: str) -> Iterator[str]:
     """Where this worker writes what the chief alone keeps: ``folder`` on the chief, a

@@ -299,6 +299,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         # What a later run needs to start from this model, and how this one started.
         warm_start.save(model, config, vocabularies, fn_args.serving_model_dir)
         warm_start.write_started(fn_args.serving_model_dir, started)
+    distribution.finish(strategy)
 
 
 def _built(config, transform_output: tft.TFTransformOutput, hparams: HParams) -> Recommender:
