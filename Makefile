@@ -89,7 +89,7 @@ kubeflow-compile: venv
 # make kubeflow-local KUBEFLOW_ARGS="--hparam epochs=1 --hparam train_steps=20" LOCAL_RUN_ARGS=--no-cache
 KUBEFLOW_LOCAL := outputs/kubeflow-local
 kubeflow-local: venv
-	$(PY) -m kubeflow.runner --pipeline-root $(CURDIR)/$(KUBEFLOW_LOCAL) --image movie-recs:local \
+	$(PY) -m kubeflow.runner --local --pipeline-root $(CURDIR)/$(KUBEFLOW_LOCAL) --image movie-recs:local \
 		--output $(KUBEFLOW_LOCAL)/movie-recs.json $(KUBEFLOW_ARGS)
 	$(PY) -m kubeflow.local_run --package $(KUBEFLOW_LOCAL)/movie-recs.json \
 		--pipeline-root $(KUBEFLOW_LOCAL) $(LOCAL_RUN_ARGS)

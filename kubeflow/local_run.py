@@ -54,6 +54,8 @@ EXECUTOR_INPUT_PLACEHOLDER = "{{$}}"
 INPUT_METADATA_PLACEHOLDER = re.compile(
     r"\{\{\$\.inputs\.artifacts\['([^']+)'\]\.metadata\['([^']+)'\]\}\}"
 )
+# components.model.cloud_trainer.LAUNCHER_ENV (not imported: this tool loads no TensorFlow).
+TRAINING_LAUNCHER_ENV = "RECS_TRAINING_LAUNCHER"
 EXCEPTION_LINE = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit)): ?(.*)$")
 
 
@@ -243,7 +245,9 @@ def task_environment(image_dir: str, image_env: dict[str, str]) -> dict[str, str
         name: os.pathsep.join(mapper.text(part) for part in value.split(":"))
         for name, value in image_env.items()
     }
-    return {**os.environ, **mapped}
+    # Where the Trainer would create a Vertex AI Training job, it starts the replicas here
+    # (components.model.cloud_trainer.LAUNCHER_ENV).
+    return {**os.environ, **mapped, TRAINING_LAUNCHER_ENV: "local"}
 
 
 # --------------------------------------------------------------------------- registry

@@ -10,6 +10,8 @@ As a module::
         [--data-dir gs://BUCKET/movielens/ml-1m] [--config cnn_id] [--hparam epochs=5] \\
         [--span latest|N [--span-window W]] \\
         [--beam-runner dataflow --project P --region R] [--output kubeflow/build/movie-recs.json]
+        [--trainer-replicas N --trainer-machine-type TYPE --trainer-accelerator TYPE:COUNT]
+        [--local]  (absolute local paths, for kubeflow.local_run; see kubeflow/remote.py)
 
 With the TFX CLI (settings from RECS_* environment variables, see ``--help``)::
 
@@ -36,7 +38,7 @@ from tfx.orchestration import pipeline as tfx_pipeline
 from components import names
 from components.example_gen.component import span_range
 from configs import input_config
-from kubeflow import beam
+from kubeflow import beam, remote
 from pipeline import cli_errors, options, paths
 from pipeline.pipeline import create_pipeline
 
@@ -90,8 +92,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     group.add_argument(
         "--beam-runner", default=env("RECS_BEAM_RUNNER", "direct"), choices=beam.RUNNERS
     )
-    group.add_argument("--project", default=env("RECS_GCP_PROJECT"), help="Dataflow project")
-    group.add_argument("--region", default=env("RECS_GCP_REGION"), help="Dataflow region")
+    group.add_argument(
+        "--project", default=env("RECS_GCP_PROJECT"), help="Dataflow / Vertex AI Training project"
+    )
+    group.add_argument(
+        "--region", default=env("RECS_GCP_REGION"), help="Dataflow / Vertex AI Training region"
+    )
     group.add_argument(
         "--temp-location",
         default=env("RECS_BEAM_TEMP_LOCATION"),
@@ -115,6 +121,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default=[],
         help="extra Beam pipeline argument, e.g. --beam-arg=--num_workers=8",
     )
+    remote.add_arguments(parser)
     cli_errors.add_debug_flag(parser)
     args = parser.parse_args(argv)
     missing = [
@@ -124,6 +131,18 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ]
     if missing:
         parser.error("missing " + " and ".join(missing))
+    # Paths the tasks could not reach fail here, in one line, before anything is written.
+    remote.check_paths(
+        {
+            "--data-dir": args.data_dir,
+            "--pipeline-root": args.pipeline_root,
+            "--temp-location": args.temp_location,
+            "--push-destination": args.push_destination,
+        },
+        local=args.local,
+        image_dir=IMAGE_PROJECT_DIR,
+        in_image_ok=("--data-dir",),
+    )
     return args
 
 
@@ -186,6 +205,7 @@ def build(args: argparse.Namespace) -> tfx_pipeline.Pipeline:
         schema_dir=image_path(paths.SCHEMA_DIR),
         beam_pipeline_args=beam.pipeline_args(beam_settings(args)),
         enable_cache=not args.no_cache,
+        trainer_cloud=remote.trainer_config(args),
     )
 
 

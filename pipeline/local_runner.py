@@ -57,6 +57,7 @@ from components.example_gen import component as example_gen_component
 from components.example_gen import executor as example_gen_executor
 from components.example_gen.ingest_record import REPORT_FILE
 from components.export import serving
+from components.model import cloud_trainer, workers
 from components.validation.anomalies_gate import DataAnomaliesError
 from configs import input_config
 from pipeline import (
@@ -83,7 +84,8 @@ SETUP_ERRORS = (
     ValueError,
     OSError,
 )
-RUN_ERRORS = (movielens.DataError, DataAnomaliesError, OSError)
+# A training replica that fails (killed, out of memory) ends the run in one line too.
+RUN_ERRORS = (movielens.DataError, DataAnomaliesError, OSError, workers.ReplicasFailed)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -112,6 +114,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         metavar="N",
         help="after the run, delete all but the newest N pushed versions (never the one the "
         "serving pointer names)",
+    )
+    parser.add_argument(
+        "--trainer-workers",
+        type=int,
+        default=1,
+        help="train with N worker processes on this machine (MultiWorkerMirroredStrategy, "
+        "each with the TF_CONFIG Vertex AI Training would give it); 1: in-process",
     )
     parser.add_argument("--until", help="last component to run, e.g. Transform")
     parser.add_argument(
@@ -179,6 +188,24 @@ def build(
         enable_cache=not args.no_cache,
         until=args.until,
         range_config=range_config,
+        trainer_cloud=local_workers(args.trainer_workers),
+    )
+
+
+def local_workers(count: int) -> dict | None:
+    """The Trainer's custom-config keys for ``count`` local worker processes (None: 1)."""
+    if count < 1:
+        raise ValueError(f"--trainer-workers must be at least 1, got {count}")
+    if count == 1:
+        return None
+    # The Vertex job spec as kubeflow.runner compiles it, launched here ("local").
+    return cloud_trainer.custom_config(
+        image="local",
+        project="local",
+        region="local",
+        replicas=count,
+        machine_type="local",
+        launcher=cloud_trainer.LOCAL,
     )
 
 

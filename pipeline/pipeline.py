@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tfx import v1 as tfx
 from tfx.dsl.components.base import executor_spec
 from tfx.orchestration import data_types
@@ -14,7 +16,7 @@ from components.evaluation.evaluator import Evaluator
 from components.evaluation.fit_baselines import FitBaselines
 from components.evaluation.report import QualityReport
 from components.example_gen.component import MovieLensExampleGen
-from components.model import trainer_executor
+from components.model import cloud_trainer, trainer_executor
 from components.pusher.component import TFLitePusher
 from components.validation.anomalies_gate import AnomaliesGate
 from configs import input_config
@@ -35,6 +37,7 @@ def create_pipeline(
     enable_cache: bool = True,
     until: str | None = None,
     range_config: range_config_pb2.RangeConfig | data_types.RuntimeParameter | None = None,
+    trainer_cloud: dict[str, Any] | None = None,
 ) -> tfx_pipeline.Pipeline:
     """ExampleGen -> statistics, schema, validation -> Transform -> Trainer -> Evaluator
     (recall@K gate: a bound, the latest blessed model, first-order Markov fitted by
@@ -45,6 +48,9 @@ def create_pipeline(
     Span data (``settings.ingest.spans``): ``range_config`` says which span a run holds
     out (default: the latest; a runtime parameter on Kubeflow). With ``warm_start`` the
     latest blessed model also feeds the Trainer as its base model.
+    ``trainer_cloud``: the Trainer runs on Vertex AI Training (or as local replicas with the
+    same TF_CONFIG) with these custom-config keys (components.model.cloud_trainer); None:
+    in the pipeline's own container, one process.
     """
     input_config_text, hparams, gate = settings.input_config_text, settings.hparams, settings.gate
     example_gen = MovieLensExampleGen(
@@ -84,9 +90,13 @@ def create_pipeline(
             names.INPUT_CONFIG_KEY: input_config_text,
             names.HPARAMS_KEY: hparams.to_dict(),
             names.GATE_K_KEY: gate.gate_k,
+            **(trainer_cloud or {}),
         },
-        # TFX's GenericExecutor, plus the record of how the model started.
-        custom_executor_spec=executor_spec.ExecutorClassSpec(trainer_executor.Executor),
+        # TFX's GenericExecutor, plus the record of how the model started; or TFX's Vertex
+        # AI Training executor whose replicas run that one.
+        custom_executor_spec=executor_spec.ExecutorClassSpec(
+            cloud_trainer.Executor if trainer_cloud else trainer_executor.Executor
+        ),
     )
     baselines = FitBaselines(examples=example_gen.outputs["examples"])
 

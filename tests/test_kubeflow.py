@@ -18,12 +18,22 @@ import sys
 
 import pytest
 
+from components.model import cloud_trainer
 from kubeflow import runner, submit
 from pipeline import local_runner, paths
 
 IMAGE = "europe-docker.pkg.dev/demo-project/recs/movie-recs:golden"
 ROOT = "gs://demo-bucket/movie-recs"
 GOLDEN = os.path.join(os.path.dirname(__file__), "golden", "vertex_pipeline_job.json")
+# The same job with its Trainer on Vertex AI Training: 2 replicas with a GPU each.
+VERTEX_TRAINING_GOLDEN = os.path.join(
+    os.path.dirname(__file__), "golden", "vertex_training_pipeline_job.json"
+)
+VERTEX_TRAINING = (
+    *("--trainer-replicas", "2", "--trainer-machine-type", "n1-standard-8"),
+    *("--trainer-accelerator", "NVIDIA_TESLA_T4:1"),
+    *("--project", "demo-project", "--region", "europe-west4"),
+)
 RESOLVER = "latest_blessed_model_resolver"
 EXECUTOR_COMMAND = [
     "python",
@@ -108,7 +118,7 @@ def test_every_executor_runs_our_image_and_an_importable_class(job):
 
 def test_module_code_is_referenced_by_dotted_path_and_no_wheel_is_built(tmp_path):
     root = tmp_path / "root"
-    job = compile_job(tmp_path, root=str(root))
+    job = compile_job(tmp_path, "--local", root=str(root))
     assert not root.exists(), "compiling must not write under the pipeline root"
     parameters = {
         name: task.get("inputs", {}).get("parameters", {}) for name, task in tasks(job).items()
@@ -283,16 +293,95 @@ def test_missing_settings_are_named(tmp_path, capsys):
     assert not os.path.exists(output)
 
 
-def test_matches_the_golden_job(job):
+def check_golden(job: dict, path: str) -> None:
     actual = normalized(job)
     if os.environ.get("UPDATE_GOLDEN"):
-        os.makedirs(os.path.dirname(GOLDEN), exist_ok=True)
-        with open(GOLDEN, "w") as handle:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as handle:
             json.dump(actual, handle, indent=1, sort_keys=True)
             handle.write("\n")
-    with open(GOLDEN) as handle:
+    with open(path) as handle:
         golden = json.load(handle)
     assert actual == golden, "compiled job changed: review it, then rerun with UPDATE_GOLDEN=1"
+
+
+def test_matches_the_golden_job(job):
+    check_golden(job, GOLDEN)
+
+
+def trainer_custom_config(job: dict) -> dict:
+    parameters = tasks(job)["Trainer"]["inputs"]["parameters"]
+    return json.loads(parameters["custom_config"]["runtimeValue"]["constant"])
+
+
+def test_vertex_training_job_matches_its_golden_file(tmp_path):
+    job = compile_job(tmp_path, *VERTEX_TRAINING)
+    check_golden(job, VERTEX_TRAINING_GOLDEN)
+    args = container(job, "Trainer")["args"]
+    executor = args[args.index("--executor_class_path") + 1]
+    assert executor == "components.model.cloud_trainer.Executor"
+    custom = trainer_custom_config(job)
+    assert custom[cloud_trainer.constants.ENABLE_VERTEX_KEY] is True
+    assert custom[cloud_trainer.constants.VERTEX_REGION_KEY] == "europe-west4"
+    training = custom[cloud_trainer.TRAINING_ARGS_KEY]
+    assert training["project"] == "demo-project"
+    pools = training["job_spec"]["worker_pool_specs"]
+    # The chief in pool 0, the other worker in pool 1, both on the pipeline's image.
+    assert [pool["replica_count"] for pool in pools] == [1, 1]
+    assert {pool["container_spec"]["image_uri"] for pool in pools} == {IMAGE}
+    assert pools[0]["machine_spec"] == {
+        "machine_type": "n1-standard-8",
+        "accelerator_type": "NVIDIA_TESLA_T4",
+        "accelerator_count": 1,
+    }
+    # Everything else is the job without the flags.
+    without = compile_job(tmp_path / "plain")
+    assert set(tasks(job)) == set(tasks(without))
+    assert executors(job).keys() == executors(without).keys()
+
+
+def test_without_trainer_flags_the_trainer_stays_in_its_task(job):
+    assert not any(key.startswith("ai_platform") for key in trainer_custom_config(job))
+
+
+def test_vertex_training_needs_a_project_and_region(tmp_path, capsys):
+    output = str(tmp_path / "j.json")
+    code = runner.main(
+        ["--pipeline-root", ROOT, "--image", IMAGE, "--output", output, "--trainer-replicas", "2"]
+    )
+    assert code == 2
+    assert "needs --project and --region" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        (("--data-dir", "data/ml-latest-small"), "--data-dir data/ml-latest-small is relative"),
+        (("--data-dir", "/home/me/ml-1m"), "--data-dir /home/me/ml-1m is a local path"),
+        (("--temp-location", "/tmp/beam"), "--temp-location /tmp/beam is a local path"),
+        (("--push-destination", "models"), "--push-destination models is relative"),
+        (("--pipeline-root", "/srv/root"), "--pipeline-root /srv/root is a local path"),
+        (("--local", "--pipeline-root", "outputs/x"), "--pipeline-root outputs/x is relative"),
+    ],
+)
+def test_paths_a_vertex_task_cannot_reach_are_refused_in_one_line(
+    tmp_path, capsys, flags, expected
+):
+    output = tmp_path / "job.json"
+    code = runner.main(["--pipeline-root", ROOT, "--image", IMAGE, "--output", str(output), *flags])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    assert expected in err
+    if "--local" not in flags:
+        assert "gs://" in err
+    assert not output.exists()
+
+
+def test_local_compiles_absolute_local_paths_for_local_run(tmp_path):
+    data = os.path.abspath(paths.DATA_DIR)
+    job = compile_job(tmp_path, "--local", "--data-dir", data, root=str(tmp_path / "root"))
+    assert job["runtimeConfig"]["parameterValues"]["data_dir"] == data
 
 
 def test_tfx_cli_compiles_for_vertex(tmp_path):

@@ -346,7 +346,7 @@ CACHED_IN_RUN_2 = {
 @pytest.mark.integration
 def test_the_compiled_job_runs_twice_and_the_second_run_uses_the_first_model(tmp_path, capsys):
     root = str(tmp_path / "root")
-    package = compile_job(tmp_path / "job.json", *TINY, root=root)
+    package = compile_job(tmp_path / "job.json", *TINY, "--local", root=root)
     job = local_run.load_job(package)
     capsys.readouterr()  # the compiler's lines
 

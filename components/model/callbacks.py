@@ -13,6 +13,7 @@ import tensorflow as tf
 
 from components import names
 from components.evaluation import ranking
+from components.model import distribution
 from components.transform import ids
 from components.transform.preprocessing import HISTORY_ROWS
 
@@ -102,7 +103,13 @@ class TimeBudget(keras.callbacks.Callback):
         self._epoch = epoch
 
     def on_train_batch_end(self, batch: int, logs=None) -> None:
-        if self.minutes is not None and time.monotonic() - self._start > 60 * self.minutes:
+        if self.minutes is None:
+            return
+        exhausted = time.monotonic() - self._start > 60 * self.minutes
+        # Workers' clocks differ: one stopping a step before the others would leave them
+        # waiting on its gradients forever, so the decision is agreed (any worker's budget
+        # spent ends training on all; no collective in one process).
+        if distribution.agreed(self.model.distribute_strategy, exhausted):
             self.exhausted_at_epoch = self._epoch
             self.model.stop_training = True
 

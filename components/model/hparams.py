@@ -28,6 +28,8 @@ MIN_AUTO_BATCH, MAX_AUTO_BATCH = 32, 128
 # The "auto" loss: the full softmax up to this many movies, sampled_softmax beyond
 # (docs/benchmarks.md, "Large catalogues": the measured step times and quality).
 FULL_SOFTMAX_MAX_MOVIES = 20_000
+# Left out of ``to_dict`` while off (see there).
+OMITTED_WHEN_OFF = ("mixed_precision", "xla")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,6 +108,11 @@ class HParams:
     num_predictions: int = ranking.DEFAULT_K  # K of the exported top-K signatures
     eval_top_k: tuple[int, ...] = ranking.TOP_KS
     seed: int = 42
+    # GPU options, off by default (the CPU path is unchanged). mixed_precision: Keras'
+    # mixed_bfloat16 policy (bfloat16 compute, float32 weights; the export is float32).
+    # xla: the train step compiled by XLA (jit_compile).
+    mixed_precision: bool = False
+    xla: bool = False
 
     LOSSES = ("softmax", "sampled_softmax", "in_batch")
     SIMILARITIES = ("dot", "cosine")
@@ -296,6 +303,10 @@ class HParams:
         return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-like values; the GPU options only when on, so that a run without them keeps
+        the compiled jobs and TFX cache keys it had before they existed."""
         return {
-            k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()
+            k: list(v) if isinstance(v, tuple) else v
+            for k, v in dataclasses.asdict(self).items()
+            if not (k in OMITTED_WHEN_OFF and v is False)
         }

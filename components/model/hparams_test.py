@@ -129,3 +129,12 @@ def test_the_auto_loss_follows_the_size_of_the_catalogue():
     config = input_config.load("transformer_id")
     assert Recommender(config, {"movie_id": large}, auto).hparams.loss == "sampled_softmax"
     assert Recommender(config, {"movie_id": 50}, auto).hparams.loss == "softmax"
+
+
+def test_gpu_options_are_off_by_default_and_only_serialized_when_on():
+    assert (HParams().mixed_precision, HParams().xla) == (False, False)
+    # Off: absent, so compiled jobs and cache keys stay what they were before the options.
+    assert not {"mixed_precision", "xla"} & set(HParams().to_dict())
+    on = HParams(mixed_precision=True, xla=True)
+    assert on.to_dict()["mixed_precision"] is True and on.to_dict()["xla"] is True
+    assert HParams.from_dict(on.to_dict()) == on

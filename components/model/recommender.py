@@ -127,7 +127,10 @@ class Recommender(keras.Model):
         with tf.GradientTape() as tape:
             context = self.context(features, training=True)
             loss = self.loss_at(context, labels) + sum(self.losses)
-        gradients = tape.gradient(loss, self.trainable_variables)
+            # Replicas' gradients are summed: each takes its share of the mean (what
+            # Keras' compiled loss does; 1 replica: unchanged).
+            scaled = loss / self.distribute_strategy.num_replicas_in_sync
+        gradients = tape.gradient(scaled, self.trainable_variables)
         self.optimizer.apply_gradients(zip(gradients, self.trainable_variables, strict=True))
         self.compiled_metrics.update_state(labels, self(features, training=False))
         return {"loss": loss, **{m.name: m.result() for m in self.metrics if m.name != "loss"}}
@@ -152,4 +155,5 @@ def compile_model(model: Recommender, hparams: HParams) -> None:
             keras.metrics.SparseTopKCategoricalAccuracy(k=k, name=f"hr_at_{k}")
             for k in hparams.eval_top_k
         ],
+        jit_compile=hparams.xla,
     )

@@ -20,6 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from components.example_gen import pieces
+from components.model import distribution
 from components.model.hparams import HParams
 from components.model.recommender import Recommender, make_optimizer
 from components.transform import ids
@@ -95,8 +96,12 @@ class SequenceModel(keras.Model):
         with tf.GradientTape() as tape:
             loss = self.recommender.sequence_loss(inputs, targets, training=True)
             loss += sum(self.recommender.losses)
+            # Under a strategy the replicas' gradients are summed, so each replica takes
+            # its share of the global batch's mean (Keras' compiled loss does the same;
+            # one replica: unchanged). The logged loss stays the replica's mean.
+            scaled = loss / tf.distribute.get_strategy().num_replicas_in_sync
         variables = self.recommender.trainable_variables
-        gradients = tape.gradient(loss, variables)
+        gradients = tape.gradient(scaled, variables)
         self.optimizer.apply_gradients(zip(gradients, variables, strict=True))
         self._loss.update_state(loss)
         return {"loss": self._loss.result()}
@@ -113,8 +118,12 @@ def fit_sequences(
     """Trains ``recommender`` (one activity group) on batches of (inputs, targets) sequence
     examples: ``epochs`` passes, or ``train_steps`` batches in all when set (the batches
     repeat)."""
-    model = SequenceModel(recommender)
-    model.compile(optimizer=make_optimizer(hparams), jit_compile=jit_compile)
+    # The wrapper and its optimizer live under the recommender's strategy (the default one
+    # outside a cluster); the batches are sharded by element across workers.
+    with recommender.distribute_strategy.scope():
+        model = SequenceModel(recommender)
+        model.compile(optimizer=make_optimizer(hparams), jit_compile=jit_compile or hparams.xla)
+    batches = distribution.shard_by_data(batches)
     if hparams.train_steps:
         batches = batches.repeat()
     return model.fit(

@@ -19,7 +19,7 @@ from tfx_bsl.public import tfxio
 from components import names
 from components.evaluation import ranking
 from components.export import signatures
-from components.model import callbacks, sequence_training, warm_start
+from components.model import callbacks, distribution, sequence_training, warm_start
 from components.model.hparams import HParams
 from components.model.recommender import Recommender, compile_model
 from components.transform.preprocessing import HISTORY_ROWS, TARGET_ROWS
@@ -75,10 +75,22 @@ def make_dataset(
     return dataset.map(lambda features, label: ({k: features[k] for k in keep}, label))
 
 
-def build_model(config, transform_output: tft.TFTransformOutput, hparams: HParams) -> Recommender:
+def build_model(
+    config,
+    transform_output: tft.TFTransformOutput,
+    hparams: HParams,
+    strategy: tf.distribute.Strategy | None = None,
+) -> Recommender:
+    """The compiled model, its variables and optimizer under ``strategy`` (default: none)."""
+    strategy = strategy or tf.distribute.get_strategy()
     tf.keras.utils.set_random_seed(hparams.seed)
-    model = Recommender(config, vocab_sizes(transform_output, config), hparams)
-    compile_model(model, hparams)
+    with distribution.building(strategy, hparams.mixed_precision):
+        model = Recommender(config, vocab_sizes(transform_output, config), hparams)
+        compile_model(model, hparams)
+        if distribution.distributed(strategy):
+            # Mirrored variables must be created under the scope, not at a first call
+            # outside it (warm start, the evaluation callback).
+            warm_start.build_weights(model, config)
     return model
 
 
@@ -132,6 +144,7 @@ def training_callbacks(
     gate_k: int,
     log_dir: str,
     warm: bool = False,
+    task: distribution.Task | None = None,
 ) -> tuple[list[tf.keras.callbacks.Callback], callbacks.TrainingLog]:
     """Per-epoch evaluation, early stopping on it (best weights restored), the time budget,
     TensorBoard, and the log of it all; in the order they must run after each epoch.
@@ -178,6 +191,8 @@ def training_callbacks(
             budget,
             log,
             tf.keras.callbacks.TensorBoard(log_dir=log_dir),
+            # In a cluster, each worker says how many steps it took.
+            *([distribution.StepLog(task, monitor)] if task and task.workers > 1 else []),
         ],
         log,
     )
@@ -185,6 +200,8 @@ def training_callbacks(
 
 def run_fn(fn_args: tfx.components.FnArgs) -> None:
     """TFX Trainer entry point."""
+    # First: MultiWorkerMirroredStrategy must exist before TensorFlow runs any op.
+    strategy, task = distribution.strategy_from_environment()
     custom = fn_args.custom_config or {}
     config = input_config.parse(custom[names.INPUT_CONFIG_KEY], "Trainer custom_config")
     gate_k = int(custom.get(names.GATE_K_KEY, ranking.DEFAULT_K))
@@ -207,7 +224,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         num_epochs=1,
         keep=[*inputs, HISTORY_ROWS],
     )
-    model = build_model(config, transform_output, hparams)
+    model = build_model(config, transform_output, hparams, strategy)
     # "auto" values the model resolved (the loss follows the size of the catalogue).
     hparams = dataclasses.replace(hparams, loss=model.hparams.loss)
     logging.info("Loss: %s over %d movie rows", hparams.loss, model.num_rows)
@@ -232,7 +249,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         logging.info("Sequence layout: %d training pieces", pieces)
         hparams = hparams.with_batch_size_for(pieces)
         fit_callbacks, log = training_callbacks(
-            model, evaluation, hparams, gate_k, fn_args.model_run_dir, started.warm
+            model, evaluation, hparams, gate_k, fn_args.model_run_dir, started.warm, task
         )
         sequence_training.fit_sequences(
             model,
@@ -256,8 +273,9 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
             num_epochs=None if hparams.train_steps else 1,
             keep=inputs,
         )
+        train = distribution.shard_by_data(train)
         fit_callbacks, log = training_callbacks(
-            model, evaluation, hparams, gate_k, fn_args.model_run_dir, started.warm
+            model, evaluation, hparams, gate_k, fn_args.model_run_dir, started.warm, task
         )
         model.fit(
             train,
@@ -267,15 +285,40 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
             verbose=_progress(),
         )
     logging.info("Trained with batch size %d", hparams.batch_size)
-    log.write(
-        fn_args.model_run_dir,
-        batch_size=hparams.batch_size,
-        loss=hparams.loss,
-        started=started.to_json(),
+    # Only the chief's log and model are kept; other workers write their log to a temporary
+    # folder (distribution.write_dir).
+    with distribution.write_dir(task, fn_args.model_run_dir) as model_run_dir:
+        log.write(
+            model_run_dir,
+            batch_size=hparams.batch_size,
+            loss=hparams.loss,
+            started=started.to_json(),
+        )
+    # In a cluster the export is a float32 copy outside the strategy: saving it runs no
+    # collective, so the other workers have nothing to take part in (TF's rule that every
+    # worker saves, to a temporary folder, is for saves of distributed variables).
+    if task.is_chief:
+        model = distribution.exportable(
+            model,
+            lambda: _built(config, transform_output, hparams),
+            strategy,
+            hparams.mixed_precision,
+        )
+        signatures.export(
+            model, transform_output, config, hparams.num_predictions, fn_args.serving_model_dir
+        )
+        # What a later run needs to start from this model, and how this one started.
+        warm_start.save(model, config, vocabularies, fn_args.serving_model_dir)
+        warm_start.write_started(fn_args.serving_model_dir, started)
+    distribution.finish(strategy)
+
+
+def _built(config, transform_output: tft.TFTransformOutput, hparams: HParams) -> Recommender:
+    """A float32 model outside any strategy, its variables created: the export's copy."""
+    model = Recommender(
+        config,
+        vocab_sizes(transform_output, config),
+        dataclasses.replace(hparams, mixed_precision=False),
     )
-    signatures.export(
-        model, transform_output, config, hparams.num_predictions, fn_args.serving_model_dir
-    )
-    # What a later run needs to start from this model, and how this one started.
-    warm_start.save(model, config, vocabularies, fn_args.serving_model_dir)
-    warm_start.write_started(fn_args.serving_model_dir, started)
+    warm_start.build_weights(model, config)
+    return model

@@ -14,13 +14,15 @@ model's URI) and ``warm_started_from_id`` (its artifact id). With the Trainer's
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from tfx.components.trainer import executor as trainer_executor
+from tfx.components.util import udf_utils
 from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import json_utils, path_utils
 
-from components.model import warm_start
+from components.model import distribution, warm_start
 from components.model.trainer import BASE_MODEL_KEY
 
 STARTED_FROM = "started_from"
@@ -45,14 +47,27 @@ class Executor(trainer_executor.GenericExecutor):
         custom = json_utils.loads(properties.get(key) or "null") or {}
         custom[BASE_MODEL_KEY] = base_model_identity(input_dict)
         properties[key] = json_utils.dumps(custom)
+        # TF_CONFIG only (no GPU query): TensorFlow's runtime must not start before run_fn
+        # creates its strategy.
+        if not distribution.task_from(os.environ.get("TF_CONFIG"), 0).is_chief:
+            # A non-chief replica writes its model to a temporary folder: TFX's check that
+            # the model folder exists would race the chief's export, and the chief records.
+            self._log_startup(input_dict, output_dict, properties)
+            run_fn = udf_utils.get_fn(properties, "run_fn")
+            run_fn(self._GetFnArgs(input_dict, output_dict, properties))
+            return
         super().Do(input_dict, output_dict, properties)
+        record_start(output_dict)
 
-        model = artifact_utils.get_single_instance(output_dict[standard_component_specs.MODEL_KEY])
-        started = warm_start.read_started(path_utils.serving_model_dir(model.uri)) or {}
-        model.set_string_custom_property(STARTED_FROM, started.get("started", "unknown"))
-        if started.get("started") == warm_start.WARM:
-            model.set_string_custom_property(WARM_STARTED_FROM, started["base_model_uri"])
-            if started.get("base_model_artifact_id"):
-                model.set_int_custom_property(
-                    WARM_STARTED_FROM_ID, int(started["base_model_artifact_id"])
-                )
+
+def record_start(output_dict: dict[str, list]) -> None:
+    """Copies how the exported model started into the Model artifact's custom properties."""
+    model = artifact_utils.get_single_instance(output_dict[standard_component_specs.MODEL_KEY])
+    started = warm_start.read_started(path_utils.serving_model_dir(model.uri)) or {}
+    model.set_string_custom_property(STARTED_FROM, started.get("started", "unknown"))
+    if started.get("started") == warm_start.WARM:
+        model.set_string_custom_property(WARM_STARTED_FROM, started["base_model_uri"])
+        if started.get("base_model_artifact_id"):
+            model.set_int_custom_property(
+                WARM_STARTED_FROM_ID, int(started["base_model_artifact_id"])
+            )
