@@ -23,13 +23,11 @@ import contextlib
 import json
 import os
 import platform
-import threading
 import time
 
-import psutil
 from tfx import v1 as tfx
 
-from benchmarks.common import component_seconds
+from benchmarks.common import MemoryTimeline, component_seconds
 from commands.lineage import store as lineage_store
 from components.data_formats import synthetic
 from components.model import callbacks
@@ -47,39 +45,6 @@ def spec_for(scale: float) -> tuple[synthetic.SyntheticSpec, str]:
     ml25m = synthetic.RELEASES["ml-25m"]
     fraction = min(1.0, scale * ML1M_RATINGS / ml25m.ratings)
     return synthetic.spec_like("ml-25m", fraction), ml25m.layout
-
-
-class MemoryTimeline:
-    """(time, memory of the process tree, of its largest process), sampled in a thread."""
-
-    def __init__(self, interval_s: float = 0.5):
-        self.samples: list[tuple[float, int, int]] = []
-        self._interval_s = interval_s
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-
-    def _sample(self) -> None:
-        me = psutil.Process()
-        while not self._stop.is_set():
-            sizes = []
-            for process in [me, *me.children(recursive=True)]:
-                with contextlib.suppress(psutil.Error):  # a worker may exit between calls
-                    sizes.append(process.memory_info().rss)
-            self.samples.append((time.time(), sum(sizes), max(sizes)))
-            time.sleep(self._interval_s)
-
-    def peaks(self, start: float, end: float) -> tuple[int, int]:
-        """Peak tree and largest-process memory between two times (epoch seconds)."""
-        inside = [(t, s) for when, t, s in self.samples if start <= when <= end] or [(0, 0)]
-        return max(t for t, _ in inside), max(s for _, s in inside)
-
-    def __enter__(self) -> MemoryTimeline:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 def folder_bytes(path: str) -> int:
@@ -110,7 +75,7 @@ def run_scale(scale: float, args: argparse.Namespace) -> dict:
         ["--data-dir", data_dir, "--output-dir", output_dir, *args.runner_arg]
     )
     started = time.time()
-    with MemoryTimeline() as memory:
+    with MemoryTimeline(interval_s=0.5) as memory:
         tfx.orchestration.LocalDagRunner().run(local_runner.build(runner_args))
     wall = time.time() - started
     snapshot = lineage_store.load(paths.metadata_path(output_dir))

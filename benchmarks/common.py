@@ -16,32 +16,47 @@ from components.data_formats import movielens
 from pipeline import local_runner, metadata
 
 
-class PeakMemory:
-    """Samples the resident memory of this process and its children (Beam workers)."""
+class MemoryTimeline:
+    """Samples the resident memory of this process and its children (Beam workers): the
+    whole tree's and its largest process's, with the time of each sample."""
 
     def __init__(self, interval_s: float = 0.2):
+        self.samples: list[tuple[float, int, int]] = []  # (epoch seconds, tree, largest)
         self._interval_s = interval_s
         self._stop = threading.Event()
-        self.peak_bytes = 0
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def _sample(self) -> None:
         me = psutil.Process()
         while not self._stop.is_set():
-            total = 0
+            sizes = []
             for process in [me, *me.children(recursive=True)]:
                 with contextlib.suppress(psutil.Error):  # a worker may exit between calls
-                    total += process.memory_info().rss
-            self.peak_bytes = max(self.peak_bytes, total)
+                    sizes.append(process.memory_info().rss)
+            self.samples.append((time.time(), sum(sizes), max(sizes)))
             time.sleep(self._interval_s)
 
-    def __enter__(self) -> PeakMemory:
+    @property
+    def peak_bytes(self) -> int:
+        """The whole tree's peak."""
+        return max((tree for _, tree, _ in self.samples), default=0)
+
+    def peaks(self, start: float, end: float) -> tuple[int, int]:
+        """Peak tree and largest-process memory between two times (epoch seconds)."""
+        inside = [(tree, largest) for when, tree, largest in self.samples if start <= when <= end]
+        trees, largest = zip(*inside, strict=True) if inside else ((0,), (0,))
+        return max(trees), max(largest)
+
+    def __enter__(self) -> MemoryTimeline:
         self._thread.start()
         return self
 
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join()
+
+
+PeakMemory = MemoryTimeline  # the benchmarks that need only ``peak_bytes``
 
 
 def component_seconds(output_dir: str) -> dict[str, float]:

@@ -322,6 +322,16 @@ def _oracle(folder: str, held_out: int, first: int) -> dict[str, Counter]:
     return expected
 
 
+def _trained(uri: str) -> Counter:
+    """(user, target movie) of every target of the training pieces."""
+    found = Counter()
+    for example in pipeline_runs.read_examples(uri, "train"):
+        (user,) = pipeline_runs.values(example, raw.USER_ID)
+        targets = pipeline_runs.values(example, raw.NEXT_MOVIE_IDS)
+        found.update((user, movie) for movie in targets if movie != raw.NO_TARGET)
+    return found
+
+
 def _examples(uri: str, split: str) -> tuple[Counter, list]:
     found = Counter()
     examples = pipeline_runs.read_examples(uri, split)
@@ -366,9 +376,14 @@ def test_example_gen_emits_exactly_the_positions_whose_labels_fall_in_the_span(t
         examples = run["examples"]
         assert examples.custom_properties["span"].int_value == held_out  # TFX's driver
         expected = _oracle(folder, held_out, window_start)
-        for split in tl.SPLITS:
+        for split in tl.HELD_OUT_SPLITS:
             found, _ = _examples(examples.uri, split)
             assert found == expected[split], split
+        # Training is in the default sequence layout's pieces: each label of the window's
+        # earlier spans is one piece's target, with the movie before it as that piece's.
+        assert _trained(examples.uri) == Counter(
+            {(user, movie): n for (user, movie, *_), n in expected["train"].items()}
+        )
         # Held-out histories reach into earlier spans: the whole history, across spans.
         _, held = _examples(examples.uri, "test")
         lengths = [len(pipeline_runs.values(e, raw.HISTORY_MOVIE_IDS)) for e in held]
