@@ -26,7 +26,7 @@ AUTO = "auto"
 STEPS_PER_EPOCH = 300
 MIN_AUTO_BATCH, MAX_AUTO_BATCH = 32, 128
 # The "auto" loss: the full softmax up to this many movies, sampled_softmax beyond
-# (docs/benchmarks.md, "Large catalogues": the measured step times and quality).
+# (docs/benchmarks.md, "The auto loss": the measured step times and quality).
 FULL_SOFTMAX_MAX_MOVIES = 20_000
 # Left out of ``to_dict`` while off (see there).
 OMITTED_WHEN_OFF = ("mixed_precision", "xla")
