@@ -11,6 +11,11 @@ import dataclasses
 
 import numpy as np
 
+# The training layouts: one example per label (windows), or the pieces cut here (sequences).
+# ExampleGen writes, and the Trainer trains on, the layout the hyper-parameters resolve.
+WINDOWS, SEQUENCES = "windows", "sequences"
+TRAINING_LAYOUTS = (WINDOWS, SEQUENCES)
+
 
 @dataclasses.dataclass(frozen=True)
 class Piece:

@@ -67,10 +67,6 @@ class SplitSettings:
             raise ValueError("temporal split needs 0 < eval quantile < test quantile < 1")
 
 
-WINDOWS, SEQUENCES = "windows", "sequences"
-TRAINING_LAYOUTS = (WINDOWS, SEQUENCES)
-
-
 @dataclasses.dataclass(frozen=True)
 class ExampleSettings:
     """How timelines become examples.
@@ -88,13 +84,14 @@ class ExampleSettings:
     min_timeline_length: int = 3
     max_context_length: int = 10
     split: SplitSettings = dataclasses.field(default_factory=SplitSettings)
-    training_layout: str = WINDOWS
+    training_layout: str = pieces.WINDOWS
     sequence_stride: int = 0  # 0: the history length (no overlap)
 
     def __post_init__(self) -> None:
-        if self.training_layout not in TRAINING_LAYOUTS:
+        if self.training_layout not in pieces.TRAINING_LAYOUTS:
             raise ValueError(
-                f"training_layout must be one of {TRAINING_LAYOUTS}, got {self.training_layout!r}"
+                f"training_layout must be one of {pieces.TRAINING_LAYOUTS}, "
+                f"got {self.training_layout!r}"
             )
         if not 0 <= self.sequence_stride <= self.max_context_length:
             raise ValueError(
@@ -274,7 +271,7 @@ def timeline_examples(
         return []
     columns = _TimelineColumns(timeline, movies, user)
     examples = []
-    if settings.training_layout == SEQUENCES:
+    if settings.training_layout == pieces.SEQUENCES:
         # Activity i's target is the label at position i + 1 (the first rating is no label).
         trained = np.array([name == TRAIN for name in named] + [False], bool)
         cut = pieces.cut(trained, settings.max_context_length, settings.sequence_stride)
@@ -311,7 +308,11 @@ class _TimelineColumns:
     ) -> dict[str, pa.Array]:
         """A window per label position: its context ``starts[i]:positions[i]``; held-out
         ones list the whole history too."""
-        columns = {**self._activities(starts, positions), **self._labels(positions)}
+        offsets, flat = _gather_ranges(starts, positions)
+        columns = {
+            **self._activities(starts, positions, offsets, flat),
+            **self._labels(positions),
+        }
         history_offsets, history_flat = _gather_ranges(
             np.zeros_like(positions), np.where(held_out, positions, 0)
         )
@@ -327,8 +328,8 @@ class _TimelineColumns:
         starts = np.array([piece.start for piece in cut], np.int64)
         ends = np.array([piece.end for piece in cut], np.int64)
         firsts = np.array([piece.first for piece in cut], np.int64)
-        columns = self._activities(starts, ends)
         offsets, flat = _gather_ranges(starts, ends)
+        columns = self._activities(starts, ends, offsets, flat)
         target = (flat >= np.repeat(firsts, ends - starts)) & trained[flat]
         following = self.movie_ids[np.minimum(flat + 1, len(self.movie_ids) - 1)]
         columns[raw.NEXT_MOVIE_IDS] = _lists(
@@ -338,8 +339,11 @@ class _TimelineColumns:
         newest = trained_at[np.searchsorted(trained_at, ends) - 1]
         return {**columns, **self._labels(newest + 1), **self._profile(len(cut))}
 
-    def _activities(self, starts: np.ndarray, ends: np.ndarray) -> dict[str, pa.Array]:
-        offsets, flat = _gather_ranges(starts, ends)
+    def _activities(
+        self, starts: np.ndarray, ends: np.ndarray, offsets: np.ndarray, flat: np.ndarray
+    ) -> dict[str, pa.Array]:
+        """Activities ``starts[i]:ends[i]`` of each example (``offsets``, ``flat``: those
+        ranges as ``_gather_ranges`` lists them)."""
         genre_offsets, genre_flat = _gather_ranges(
             self.genre_starts[starts], self.genre_starts[ends]
         )

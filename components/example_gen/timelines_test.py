@@ -15,6 +15,7 @@ import pytest
 import tensorflow as tf
 
 from components.data_formats.movielens import Movie, Rating, Reason, User
+from components.example_gen import pieces
 from components.example_gen import timelines as tl
 from configs import features as raw
 
@@ -485,7 +486,8 @@ def _pieces_and_windows(timeline: tl.Timeline, split: tl.SplitSettings, length: 
     windows layout's training examples."""
     movies = movies_for(timeline)
     common = {"max_context_length": length, "split": split}
-    sequences = tl.ExampleSettings(training_layout=tl.SEQUENCES, sequence_stride=stride, **common)
+    layout = {"training_layout": pieces.SEQUENCES, "sequence_stride": stride}
+    sequences = tl.ExampleSettings(**layout, **common)
     emitted = tl.timeline_examples(timeline, movies, None, sequences)
     parsed = [(s, tf.train.Example.FromString(e)) for s, e in emitted]
     windows = tl.timeline_examples(timeline, movies, None, tl.ExampleSettings(**common))
@@ -556,6 +558,8 @@ def test_pieces_train_the_same_pairs_as_windows_in_fewer_values():
 
 def test_a_stride_beyond_the_history_is_refused():
     with pytest.raises(ValueError, match="sequence_stride"):
-        tl.ExampleSettings(max_context_length=4, training_layout=tl.SEQUENCES, sequence_stride=5)
+        tl.ExampleSettings(
+            max_context_length=4, training_layout=pieces.SEQUENCES, sequence_stride=5
+        )
     with pytest.raises(ValueError, match="training_layout"):
         tl.ExampleSettings(training_layout="pieces")

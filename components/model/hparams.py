@@ -17,6 +17,7 @@ import math
 from typing import Any
 
 from components.evaluation import ranking
+from components.example_gen import pieces
 from configs import input_config
 from configs.input_config_pb2 import InputConfig
 
@@ -116,7 +117,7 @@ class HParams:
 
     LOSSES = ("softmax", "sampled_softmax", "in_batch")
     SIMILARITIES = ("dot", "cosine")
-    LAYOUTS = ("windows", "sequences")
+    LAYOUTS = pieces.TRAINING_LAYOUTS
     OPTIMIZERS = ("adam", "adagrad", "sgd")
 
     def __post_init__(self) -> None:
@@ -257,8 +258,8 @@ class HParams:
         groups = len(config.activity_feature_groups)
         layout = self.training_layout
         if layout == AUTO:
-            layout = "sequences" if groups == 1 else "windows"
-        elif layout == "sequences" and groups != 1:
+            layout = pieces.SEQUENCES if groups == 1 else pieces.WINDOWS
+        elif layout == pieces.SEQUENCES and groups != 1:
             problems.append(
                 f'training_layout="sequences" needs exactly one activity feature group (the '
                 f"input config has {groups}): a second group, such as the flattened genres, "

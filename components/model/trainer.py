@@ -18,6 +18,7 @@ from tfx_bsl.public import tfxio
 
 from components import names
 from components.evaluation import ranking
+from components.example_gen.pieces import SEQUENCES
 from components.export import signatures
 from components.model import callbacks, distribution, sequence_training, warm_start
 from components.model.hparams import HParams
@@ -243,7 +244,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
     logging.info("Training starts: %s", started.to_json())
     if started.warm:
         hparams = hparams.for_warm_start()
-    if hparams.training_layout == "sequences":
+    if hparams.training_layout == SEQUENCES:
         # ExampleGen wrote the training split as pieces: trained as they are read.
         pieces = count_examples(fn_args.train_files)
         logging.info("Sequence layout: %d training pieces", pieces)
