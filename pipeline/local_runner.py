@@ -57,6 +57,7 @@ from components.example_gen import component as example_gen_component
 from components.example_gen import executor as example_gen_executor
 from components.example_gen.ingest_record import REPORT_FILE
 from components.export import serving
+from components.export.conversion import ParityError
 from components.model import cloud_trainer, workers
 from components.validation.anomalies_gate import DataAnomaliesError
 from configs import input_config
@@ -84,8 +85,15 @@ SETUP_ERRORS = (
     ValueError,
     OSError,
 )
-# A training replica that fails (killed, out of memory) ends the run in one line too.
-RUN_ERRORS = (movielens.DataError, DataAnomaliesError, OSError, workers.ReplicasFailed)
+# A training replica that fails (killed, out of memory) and a converted model that does not
+# answer like its SavedModel (nothing is pushed) end the run in one line too.
+RUN_ERRORS = (
+    movielens.DataError,
+    DataAnomaliesError,
+    OSError,
+    workers.ReplicasFailed,
+    ParityError,
+)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

@@ -83,10 +83,12 @@ class Executor(base_executor.BaseExecutor):
             return
         problems = parity_report(tf.saved_model.load(saved_model_dir), float_model, parity_inputs)
         if problems:
+            for problem in problems[:20]:
+                logging.error("Parity: %s", problem)
             raise ParityError(
                 f"TFLite and SavedModel disagree on {len(problems)} of "
-                f"{contexts * len(ON_DEVICE_SIGNATURES)} checks; nothing pushed:\n  "
-                + "\n  ".join(problems[:20])
+                f"{contexts * len(ON_DEVICE_SIGNATURES)} checks, nothing pushed; the first: "
+                f"{problems[0]} (every one in the run's log)"
             )
         files = {MODEL_FILE: float_model}
         float_hr = hit_rate(float_model, inputs, labels)
