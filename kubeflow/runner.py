@@ -39,7 +39,7 @@ from components import names
 from components.example_gen.component import span_range
 from configs import input_config
 from kubeflow import beam, remote
-from pipeline import cli_errors, options, paths
+from pipeline import cli_errors, options, paths, preflight
 from pipeline.pipeline import create_pipeline
 
 # Where the Dockerfile puts the project; every path the containers read is under it.
@@ -196,7 +196,11 @@ def build(args: argparse.Namespace) -> tfx_pipeline.Pipeline:
         pipeline_name=args.pipeline_name,
         pipeline_root=args.pipeline_root,
         data_dir=data_dir,
-        settings=options.settings(args, spans=spans),
+        # A folder of this machine sizes the recipe (`--recipe auto`); data on gs:// is not
+        # read at compile time: the recipe for ML-1M-sized data and larger.
+        settings=options.settings(
+            args, spans=spans, ratings=preflight.count_ratings(args.data_dir)
+        ),
         range_config=range_config,
         push_destination=args.push_destination
         or posixpath.join(args.pipeline_root, names.PUSHED_MODELS_DIR),

@@ -160,8 +160,11 @@ def build(
     on the spans before it and warm-starts from the latest blessed model. Raises
     continuous.NothingToRun when ``--span next`` finds every span evaluated."""
     span_data = args.span is not None or spans.has_spans(args.data_dir)
-    settings = options.settings(args, spans=span_data)
-    config = input_config.parse(settings.input_config_text, args.config)
+    settings = options.settings(
+        args, spans=span_data, ratings=preflight.count_ratings(args.data_dir)
+    )
+    announce(f"Recipe: {settings.recipe}")
+    config = input_config.parse(settings.input_config_text, "the input config")
     range_config = None
     if span_data:
         span = continuous.resolve_span(
@@ -175,7 +178,7 @@ def build(
     layout = data.layout
     if input_config.needs_user_features(config) and layout.users_file is None:
         raise input_config.ConfigError(
-            f"{args.config} uses user features, but the {layout.name} layout in "
+            f"{args.config or 'the recipe'} uses user features, but the {layout.name} layout in "
             f"{args.data_dir} has no users file; choose a config without global features."
         )
     preflight.check_output(args.output_dir, data.input_bytes)

@@ -18,7 +18,7 @@ from components.evaluation.eval_config import GateSettings
 from components.example_gen import timelines
 from components.example_gen.executor import IngestSettings
 from components.model.hparams import HParams
-from configs import input_config
+from configs import input_config, recipes
 from pipeline import paths
 
 
@@ -30,6 +30,9 @@ class PipelineSettings:
     ingest: IngestSettings
     hparams: HParams
     gate: GateSettings
+    # The recipe the run trains and why (configs.recipes); empty when --config names a
+    # config without --recipe.
+    recipe: str = ""
 
 
 ARGS_VARIABLE = "RECS_ARGS"
@@ -60,9 +63,17 @@ def debug_requested(argv: list[str] | None) -> bool:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     env = os.environ.get
     parser.add_argument(
+        "--recipe",
+        default=env("RECS_RECIPE"),
+        metavar="auto|NAME",
+        help="training recipe, a name in configs/recipes/ (input config and "
+        "hyper-parameters), or auto (the default): chosen and scaled by the data's size",
+    )
+    parser.add_argument(
         "--config",
-        default=env("RECS_CONFIG", paths.INPUT_CONFIG),
-        help="input config .pbtxt (a path, or a name in configs/)",
+        default=env("RECS_CONFIG"),
+        help="input config .pbtxt (a path, or a name in configs/); without --recipe, trained "
+        "with the plain default hyper-parameters (default: the recipe's config)",
     )
     parser.add_argument("--pipeline-name", default=env("RECS_PIPELINE_NAME", paths.PIPELINE_NAME))
     parser.add_argument(
@@ -207,20 +218,34 @@ def split_kind(args: argparse.Namespace, spans: bool) -> str:
     return args.split or "leave_last_out"
 
 
-def settings(args: argparse.Namespace, spans: bool = False) -> PipelineSettings:
-    """Parses and validates the config and hyper-parameters: problems fail before any run.
+def recipe(args: argparse.Namespace, ratings: int | None) -> recipes.Recipe | None:
+    """The recipe ``--recipe`` names (``auto``: chosen for ``ratings`` ratings); None when
+    ``--config`` names a config and ``--recipe`` is not given."""
+    name = args.recipe or (None if args.config else recipes.AUTO)
+    return None if name is None else recipes.resolve(name, ratings)
+
+
+def settings(
+    args: argparse.Namespace, spans: bool = False, ratings: int | None = None
+) -> PipelineSettings:
+    """Parses and validates the recipe, config and hyper-parameters: problems fail before
+    any run.
 
     ``spans``: the data is in span folders (the runner knows): the split is by span, and
-    ``warm_start="auto"`` becomes true (continuous training), else false.
+    ``warm_start="auto"`` becomes true (continuous training), else false. ``ratings``: the
+    data's size, which ``--recipe auto`` follows (None: unknown).
     """
     limits.check_window(args.min_timestamp, args.max_timestamp)
     kind = split_kind(args, spans)
-    config_text = input_config.read_text(args.config)
-    config = input_config.parse(config_text, args.config)
+    chosen = recipe(args, ratings)
+    config_name = args.config or chosen.input_config
+    config_text = input_config.read_text(config_name)
+    config = input_config.parse(config_text, config_name)
     if args.encoder:
         config_text = input_config.with_encoder(config, args.encoder)
-        config = input_config.parse(config_text, f"{args.config} with {args.encoder}")
-    values = dict(parse_hparam(item) for item in args.hparam)
+        config = input_config.parse(config_text, f"{config_name} with {args.encoder}")
+    values = dict(chosen.hparams) if chosen else {}
+    values.update(parse_hparam(item) for item in args.hparam)
     if args.train_minutes is not None:
         values["train_minutes"] = args.train_minutes
     hparams = HParams.from_dict(values).with_warm_start_for(spans)
@@ -249,4 +274,12 @@ def settings(args: argparse.Namespace, spans: bool = False) -> PipelineSettings:
             max_regression=args.max_regression,
             min_lift_over_markov=args.min_lift_over_markov,
         ),
+        recipe=_recipe_line(chosen, args),
     )
+
+
+def _recipe_line(chosen: recipes.Recipe | None, args: argparse.Namespace) -> str:
+    if chosen is None:
+        return f"config {args.config}, default hyper-parameters"
+    line = f"{chosen.name} ({chosen.reason})" if chosen.reason else chosen.name
+    return line + (f", config {args.config}" if args.config else "")

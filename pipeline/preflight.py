@@ -236,3 +236,29 @@ def _size(num_bytes: int) -> str:
         if num_bytes >= scale:
             return f"{num_bytes / scale:.1f} {unit}"
     return f"{num_bytes / 1024:.1f} KiB"
+
+
+def count_ratings(data_dir: str) -> int | None:
+    """The data's number of ratings (lines of its ratings files, headers excluded; every
+    span's for span data): what ``--recipe auto`` sizes a run by. None where the data is not
+    a local folder in a known layout (the run's own checks then say why, or it is remote)."""
+    if "://" in data_dir or not os.path.isdir(data_dir):
+        return None
+    folders = [span.folder for span in spans.list_spans(data_dir)] or [data_dir]
+    total = 0
+    for folder in folders:
+        if not os.path.isdir(folder):
+            return None
+        try:
+            layout = movielens.detect_layout(folder)
+        except movielens.DataError:
+            return None
+        path = movielens.input_files(folder, layout)["ratings"]
+        lines = 0
+        last = b"\n"
+        with open(path, "rb") as handle:
+            while chunk := handle.read(1 << 24):
+                lines += chunk.count(b"\n")
+                last = chunk[-1:]
+        total += lines + (last != b"\n") - layout.has_header
+    return max(total, 0)

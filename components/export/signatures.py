@@ -15,6 +15,11 @@
 * ``score_all_movies``: the on-device inputs with a batch dimension -> the score of every
   movie (``scores``, one column per entry of ``movie_ids``). Not converted to TFLite: the
   quality report ranks every movie with it, through the same input path as the device.
+
+Every signature's scores include the transition prior's bonus for the successors of the
+context's newest movie when the Trainer chose a weight above 0
+(components.model.transition_prior): what the gate, the report and the device rank is one
+function.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from components.export.layout import (
 )
 from components.model.encoders import NEG_INF
 from components.model.recommender import Recommender
+from components.model.transition_prior import TransitionPrior
 from components.transform import ids
 from configs import features as raw
 from configs import input_config
@@ -91,6 +97,7 @@ class ExportModule(tf.Module):
         transform_output: tft.TFTransformOutput,
         config: InputConfig,
         top_k: int,
+        prior: TransitionPrior | None = None,
     ):
         super().__init__()
         self.model = model
@@ -105,6 +112,14 @@ class ExportModule(tf.Module):
         movies = transform_output.vocabulary_by_name(label.vocab_name)
         self._row_to_movie = tf.constant(row_to_raw_table(movies))
         self._movie_feature = input_config.movie_feature(config).feature_name
+        self._prior = None
+        if prior is not None:
+            # Rows fit in int16 for catalogues below 32,767 movies: half the table's bytes.
+            narrow = prior.rows <= np.iinfo(np.int16).max
+            self._prior = (
+                tf.constant(prior.successors.astype(np.int16 if narrow else np.int32)),
+                tf.constant(prior.weight * prior.bonus, tf.float32),
+            )
         self._excluded_length = input_config.excluded_movies_length(config)
         self._raw_to_row = {}
         self._scales = {}
@@ -122,6 +137,19 @@ class ExportModule(tf.Module):
             for f in input_config.input_features(config)
             if f.feature_type == STRING
         }
+
+    def _with_prior(self, logits: tf.Tensor, window: tf.Tensor) -> tf.Tensor:
+        """``logits`` ``[batch, rows]`` plus the transition prior's weighted bonus for the
+        successors of each window's newest movie (components.model.transition_prior)."""
+        if self._prior is None:
+            return logits
+        successors, bonus = self._prior
+        newest = tf.cast(window[:, -1], tf.int32)
+        rows = tf.cast(tf.gather(successors, newest), tf.int32)  # [batch, successors]
+        examples = tf.broadcast_to(tf.range(tf.shape(rows)[0])[:, tf.newaxis], tf.shape(rows))
+        pairs = tf.stack([tf.reshape(examples, [-1]), tf.reshape(rows, [-1])], axis=1)
+        added = tf.scatter_nd(pairs, tf.reshape(tf.gather(bonus, newest), [-1]), tf.shape(logits))
+        return logits + added
 
     def _top(self, logits: tf.Tensor) -> dict[str, tf.Tensor]:
         scores, rows = tf.math.top_k(logits, k=self._top_k)
@@ -142,12 +170,12 @@ class ExportModule(tf.Module):
     def serve_examples(self, serialized: tf.Tensor) -> dict[str, tf.Tensor]:
         parsed = tf.io.parse_example(serialized, self._raw_spec)
         transformed = self.tft_layer(parsed)
-        logits = self.model(transformed, training=False)
+        window = tf.cast(transformed[self._movie_feature], tf.int32)
+        logits = self._with_prior(self.model(transformed, training=False), window)
         history_spec = {raw.HISTORY_MOVIE_IDS: tf.io.VarLenFeature(tf.int64)}
         history = tf.io.parse_example(serialized, history_spec)[raw.HISTORY_MOVIE_IDS]
         history_rows = self._rows(self._movie_feature, tf.cast(history.values, tf.int32))
         # [example, row] pairs of every movie to exclude: the whole history and the context.
-        window = tf.cast(transformed[self._movie_feature], tf.int32)
         examples = tf.range(tf.shape(window)[0])[:, tf.newaxis] + tf.zeros_like(window)
         pairs = tf.concat(
             [
@@ -190,7 +218,8 @@ class ExportModule(tf.Module):
                 features[name] = values * self._scales[name]
             else:
                 features[name] = self._rows(name, values)
-        return self.model(features, training=False)
+        logits = self.model(features, training=False)
+        return self._with_prior(logits, features[self._movie_feature])
 
     def recommend_fn(self, exclude_history: bool):
         """The on-device signature; ``exclude_history`` masks the context's movies and the
@@ -233,9 +262,11 @@ def export(
     config: InputConfig,
     top_k: int,
     export_dir: str,
+    prior: TransitionPrior | None = None,
 ) -> None:
-    """Saves the model with its signatures and the spec of its on-device inputs."""
-    module = ExportModule(model, transform_output, config, top_k)
+    """Saves the model with its signatures (with the transition prior's bonus, when given)
+    and the spec of its on-device inputs."""
+    module = ExportModule(model, transform_output, config, top_k, prior)
     tf.saved_model.save(module, export_dir, signatures=module.signatures())
     on_device_inputs.write_spec(
         export_dir, config, on_device_inputs.string_vocabularies(transform_output, config)

@@ -43,17 +43,12 @@ class HeldOutEvaluation(keras.callbacks.Callback):
 
     def ranks(self) -> np.ndarray:
         """The label's rank in every held-out window (whole history excluded)."""
-        oov = self.recommender.oov_row
-        ranks = []
-        for features, labels in self.windows:
-            inputs = {name: features[name] for name in self.recommender.input_names}
-            logits = self.recommender(inputs, training=False).numpy()
-            labels = labels.numpy().reshape(-1)
-            known = np.where((labels == oov) | (labels == ids.PADDING), -1, labels)
-            history = tf.RaggedTensor.from_sparse(features[HISTORY_ROWS])
-            excluded = [np.asarray(row) for row in history.to_list()]
-            ranks.append(ranking.label_ranks(logits, known, excluded))
-        return np.concatenate(ranks)
+        return np.concatenate(
+            [
+                ranking.label_ranks(logits, labels, excluded)
+                for logits, labels, excluded, _ in held_out_batches(self.recommender, self.windows)
+            ]
+        )
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         values = ranking.metrics(self.ranks(), self.ks)
@@ -61,6 +56,22 @@ class HeldOutEvaluation(keras.callbacks.Callback):
             for k in self.ks:
                 logs[metric_log_name(k)] = values[ranking.hr_name(k)]
             logs[f"val_ndcg_at_{ranking.NDCG_K}"] = values[f"ndcg@{ranking.NDCG_K}"]
+
+
+def held_out_batches(recommender, windows: tf.data.Dataset, newest_of: str | None = None):
+    """Per batch of held-out windows: the logits ``[batch, rows]``, the label rows (-1 when
+    padding or OOV), the rows each example excludes (its whole history) and the row of the
+    ``newest_of`` feature's newest value (None when not asked)."""
+    oov = recommender.oov_row
+    for features, labels in windows:
+        inputs = {name: features[name] for name in recommender.input_names}
+        logits = recommender(inputs, training=False).numpy()
+        labels = labels.numpy().reshape(-1)
+        known = np.where((labels == oov) | (labels == ids.PADDING), -1, labels)
+        history = tf.RaggedTensor.from_sparse(features[HISTORY_ROWS])
+        excluded = [np.asarray(row) for row in history.to_list()]
+        newest = features[newest_of][:, -1].numpy() if newest_of else None
+        yield logits, known, excluded, newest
 
 
 class FromStartingPoint(keras.callbacks.EarlyStopping):

@@ -106,6 +106,9 @@ class HParams:
     # cosine of the two divided by ``temperature`` (HSTU's L2-normalised embeddings).
     similarity: str = "dot"
     temperature: float = 0.05
+    # Add a first-order transition prior to the served scores, weighted on the eval split
+    # after training (components.model.transition_prior; a weight of 0 ships none).
+    transition_prior: bool = True
     num_predictions: int = ranking.DEFAULT_K  # K of the exported top-K signatures
     eval_top_k: tuple[int, ...] = ranking.TOP_KS
     seed: int = 42

@@ -20,7 +20,13 @@ from components import names
 from components.evaluation import ranking
 from components.example_gen.pieces import SEQUENCES
 from components.export import signatures
-from components.model import callbacks, distribution, sequence_training, warm_start
+from components.model import (
+    callbacks,
+    distribution,
+    sequence_training,
+    transition_prior,
+    warm_start,
+)
 from components.model.hparams import HParams
 from components.model.recommender import Recommender, compile_model
 from components.transform.preprocessing import HISTORY_ROWS, TARGET_ROWS
@@ -286,15 +292,12 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
             verbose=_progress(),
         )
     logging.info("Trained with batch size %d", hparams.batch_size)
-    # Only the chief's log and model are kept; other workers write their log to a temporary
-    # folder (distribution.write_dir).
-    with distribution.write_dir(task, fn_args.model_run_dir) as model_run_dir:
-        log.write(
-            model_run_dir,
-            batch_size=hparams.batch_size,
-            loss=hparams.loss,
-            started=started.to_json(),
-        )
+    settings = {
+        "batch_size": hparams.batch_size,
+        "loss": hparams.loss,
+        "started": started.to_json(),
+    }
+    prior = None
     # In a cluster the export is a float32 copy outside the strategy: saving it runs no
     # collective, so the other workers have nothing to take part in (TF's rule that every
     # worker saves, to a temporary folder, is for saves of distributed variables).
@@ -305,13 +308,88 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
             strategy,
             hparams.mixed_precision,
         )
+        if hparams.transition_prior:
+            prior, weights = fitted_prior(model, config, hparams, fn_args, transform_output)
+            if prior is not None:
+                settings["transition_prior"] = {
+                    "weight": prior.weight,
+                    "transitions": prior.entries,
+                    "eval_by_weight": weights,
+                }
+    # Only the chief's log and model are kept; other workers write their log to a temporary
+    # folder (distribution.write_dir).
+    with distribution.write_dir(task, fn_args.model_run_dir) as model_run_dir:
+        log.write(model_run_dir, **settings)
+    if task.is_chief:
         signatures.export(
-            model, transform_output, config, hparams.num_predictions, fn_args.serving_model_dir
+            model,
+            transform_output,
+            config,
+            hparams.num_predictions,
+            fn_args.serving_model_dir,
+            prior=prior if prior is not None and prior.weight else None,
         )
         # What a later run needs to start from this model, and how this one started.
         warm_start.save(model, config, vocabularies, fn_args.serving_model_dir)
         warm_start.write_started(fn_args.serving_model_dir, started)
     distribution.finish(strategy)
+
+
+def fitted_prior(
+    model: Recommender,
+    config,
+    hparams: HParams,
+    fn_args: tfx.components.FnArgs,
+    transform_output: tft.TFTransformOutput,
+) -> tuple[transition_prior.TransitionPrior | None, dict]:
+    """The transition prior of the training transitions at the weight the eval split
+    chooses, and every weight's eval figures; (None, {}) for catalogues too large for it."""
+    if model.num_rows > transition_prior.MAX_ROWS:
+        logging.info("Transition prior: not fitted for %d movie rows", model.num_rows)
+        return None, {}
+    movie = input_config.movie_feature(config).feature_name
+    sequences = hparams.training_layout == SEQUENCES
+    training = make_dataset(
+        fn_args.train_files,
+        fn_args.data_accessor,
+        transform_output,
+        config.label_feature.feature_name,
+        EVAL_BATCH,
+        shuffle=False,
+        seed=hparams.seed,
+        num_epochs=1,
+        keep=[movie, TARGET_ROWS] if sequences else [movie],
+    )
+    # Pieces: each movie and the one rated after it; windows: the newest movie and label.
+    pairs = (
+        (features[movie].numpy(), features[TARGET_ROWS].numpy())
+        if sequences
+        else (features[movie][:, -1].numpy(), label.numpy())
+        for features, label in training
+    )
+    prior = transition_prior.fit(pairs, model.num_rows)
+    evaluation = make_dataset(
+        fn_args.eval_files,
+        fn_args.data_accessor,
+        transform_output,
+        config.label_feature.feature_name,
+        EVAL_BATCH,
+        shuffle=False,
+        seed=hparams.seed,
+        num_epochs=1,
+        keep=[*model.input_names, HISTORY_ROWS],
+    )
+    prior, weights = transition_prior.choose_weight(
+        prior, lambda: callbacks.held_out_batches(model, evaluation, movie)
+    )
+    logging.info(
+        "Transition prior: %d transitions, weight %g chosen on the eval split (%s: %s)",
+        prior.entries,
+        prior.weight,
+        transition_prior.CHOOSING_METRIC,
+        {w: round(m[transition_prior.CHOOSING_METRIC], 4) for w, m in weights.items()},
+    )
+    return prior, weights
 
 
 def _built(config, transform_output: tft.TFTransformOutput, hparams: HParams) -> Recommender:
