@@ -10,7 +10,7 @@ import tensorflow as tf
 import tensorflow_transform as tft
 
 from components.evaluation import quality
-from components.export import on_device_inputs
+from components.export import conversion, on_device_inputs, signatures
 from components.export.layout import (
     EXCLUDED_MOVIES,
     ON_DEVICE_SIGNATURES,
@@ -20,6 +20,8 @@ from components.export.layout import (
     TOP_IDS,
     TOP_SCORES,
 )
+from components.model import trainer, transition_prior
+from components.model.hparams import HParams
 from configs import input_config
 from tests import pipeline_runs
 from tests.conftest import PIPELINE_CONFIG
@@ -151,3 +153,41 @@ def test_all_padding_and_unknown_ids_still_give_real_movies(exported, tflite_mod
     for features in (empty, unknown):
         top = runner(**features)[TOP_IDS]
         assert len(set(top.tolist())) == len(top) and (top > 0).all()
+
+
+def test_the_transition_prior_adds_its_bonus_to_every_signature(exported, pipeline_run, tmp_path):
+    _, _, _, inputs = exported
+    output_dir = pipeline_run.output_dir
+    transform_output = tft.TFTransformOutput(
+        pipeline_runs.latest_artifact(output_dir, "TransformGraph").uri
+    )
+    config = input_config.load(PIPELINE_CONFIG)
+    recommender = trainer._built(config, transform_output, HParams().for_config(config))
+    rows = recommender.num_rows
+    # Every movie row is followed by the next two (the OOV row by none).
+    movies = np.arange(1, rows - 1)
+    following = np.minimum(np.concatenate([movies + 1, movies + 2]), rows - 2)
+    pairs = [(np.concatenate([movies, movies]), following)]
+    prior = transition_prior.fit(pairs, rows, successors=4).with_weight(1.5)
+    plain_dir, prior_dir = str(tmp_path / "plain"), str(tmp_path / "prior")
+    signatures.export(recommender, transform_output, config, 10, plain_dir)
+    signatures.export(recommender, transform_output, config, 10, prior_dir, prior=prior)
+
+    batch = {name: np.stack([f[name] for f in inputs]) for name in inputs[0]}
+    plain = tf.saved_model.load(plain_dir).signatures[SCORE_ALL_MOVIES]
+    with_prior = tf.saved_model.load(prior_dir)
+    scored = with_prior.signatures[SCORE_ALL_MOVIES]
+    table = signatures.raw_to_row_table(transform_output.vocabulary_by_name("movie_id"))
+    newest = table[np.clip(batch["context_movie_id"][:, -1] + 1, 0, len(table) - 1)]
+    bonus = prior.scores(newest)
+    assert bonus.any()
+    np.testing.assert_allclose(
+        scored(**_signature_inputs(scored, batch))["scores"].numpy(),
+        plain(**_signature_inputs(plain, batch))["scores"].numpy() + bonus,
+        rtol=1e-5,
+        atol=1e-4,
+    )
+    # The on-device file answers like the SavedModel, bonus included.
+    lite = conversion.convert(prior_dir)
+    columns = {name: np.stack([f[name] for f in inputs[:20]]) for name in inputs[0]}
+    assert conversion.parity_report(with_prior, lite, columns) == []
