@@ -34,7 +34,7 @@ from components.export.layout import (
     TOP_IDS,
     TOP_SCORES,
 )
-from components.model.encoders import NEG_INF
+from components.model.masking import NEG_INF
 from components.model.recommender import Recommender
 from components.transform import ids
 from configs import features as raw

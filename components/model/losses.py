@@ -7,7 +7,7 @@ import math
 
 import tensorflow as tf
 
-from components.model.encoders import NEG_INF
+from components.model.masking import NEG_INF
 from components.transform import ids
 
 keras = tf.keras

@@ -11,9 +11,9 @@ from __future__ import annotations
 import tensorflow as tf
 
 from components.model import losses
-from components.model.encoders import NEG_INF
 from components.model.hparams import HParams
 from components.model.layers import ContextTower
+from components.model.masking import NEG_INF
 from components.transform import ids
 from configs import input_config
 from configs.input_config_pb2 import InputConfig
