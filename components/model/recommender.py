@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from components.evaluation import ranking_tf
 from components.model import losses
 from components.model.hparams import HParams
 from components.model.layers import ContextTower
@@ -142,9 +143,6 @@ def compile_model(model: Recommender, hparams: HParams) -> None:
     model.compile(
         optimizer=make_optimizer(hparams),
         loss=losses.KnownLabelCrossEntropy(model.oov_row),
-        metrics=[
-            keras.metrics.SparseTopKCategoricalAccuracy(k=k, name=f"hr_at_{k}")
-            for k in hparams.eval_top_k
-        ],
+        metrics=[ranking_tf.HitRate(k) for k in hparams.eval_top_k],  # hr_at_K
         jit_compile=hparams.xla,
     )
