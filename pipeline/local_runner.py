@@ -52,7 +52,8 @@ from tfx.orchestration.portable.mlmd import context_lib
 from tfx.proto.orchestration import pipeline_pb2
 from tfx.utils import path_utils
 
-from components.data_formats import movielens, spans
+from components.data_formats import spans
+from components.data_formats.movielens import layouts
 from components.example_gen import component as example_gen_component
 from components.example_gen import executor as example_gen_executor
 from components.example_gen.ingest_record import REPORT_FILE
@@ -77,7 +78,7 @@ EXAMPLE_GEN = "MovieLensExampleGen"
 # (ingest, schema anomalies, the file system). Anything else is a bug: its traceback shows.
 SETUP_ERRORS = (
     input_config.ConfigError,
-    movielens.DataError,
+    layouts.DataError,
     preflight.PreflightError,
     run_lock.RunLockedError,
     metadata.StoreError,
@@ -85,7 +86,7 @@ SETUP_ERRORS = (
     OSError,
 )
 # A training replica that fails (killed, out of memory) ends the run in one line too.
-RUN_ERRORS = (movielens.DataError, DataAnomaliesError, OSError, workers.ReplicasFailed)
+RUN_ERRORS = (layouts.DataError, DataAnomaliesError, OSError, workers.ReplicasFailed)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
