@@ -82,7 +82,7 @@ kubeflow-compile: venv
 	$(PY) -m kubeflow.runner $(KUBEFLOW_ARGS)
 
 # Compiles the job with defaults (plus KUBEFLOW_ARGS, runner flags) and runs it here, task by
-# task, with the containers' entry points (kubeflow/local_run.py; LOCAL_RUN_ARGS are its
+# task, with the containers' entry points (kubeflow/local_run/; LOCAL_RUN_ARGS are its
 # flags), into outputs/kubeflow-local. E.g. a quick check with a tiny training budget:
 # make kubeflow-local KUBEFLOW_ARGS="--hparam epochs=1 --hparam train_steps=20" LOCAL_RUN_ARGS=--no-cache
 KUBEFLOW_LOCAL := outputs/kubeflow-local

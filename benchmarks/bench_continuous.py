@@ -47,7 +47,7 @@ from pipeline import metadata, paths
 DOCS = os.path.join(paths.REPO_ROOT, "docs")
 PLOT = os.path.join(DOCS, "continuous.png")
 RESULTS = os.path.join(DOCS, "continuous_results.json")
-HR, NDCG = ranking.hr_name(10), f"ndcg@{ranking.NDCG_K}"
+HR, NDCG = ranking.hr_name(10), ranking.ndcg_name()
 TRAINER_TYPE = "tfx.components.trainer.component.Trainer"
 SERIES = ("warm", "scratch", "stale", "markov", "popularity")
 

@@ -47,16 +47,6 @@ def user_histories(data_dir: str, min_timeline_length: int) -> list[list[int]]:
     return result
 
 
-def ranks_from_lists(recommended: list[list[int]], labels: list[int]) -> np.ndarray:
-    """The label's rank within each top-K list (NOT_RANKED when absent)."""
-    return np.array(
-        [
-            top.index(label) if label in top else ranking.NOT_RANKED
-            for top, label in zip(recommended, labels, strict=True)
-        ]
-    )
-
-
 def baseline_ranks(histories: list[list[int]], k: int) -> dict[str, np.ndarray]:
     """Markov and popularity fitted on the training positions (all but each user's last
     two ratings, as the pipeline's leave-last-out split), ranked with the user's whole
@@ -86,7 +76,7 @@ def baseline_ranks(histories: list[list[int]], k: int) -> dict[str, np.ndarray]:
                         break
             lists[name].append(top)
     labels = [h[-1] for h in histories]
-    return {name: ranks_from_lists(tops, labels) for name, tops in lists.items()}
+    return {name: ranking.ranks_in_lists(tops, labels) for name, tops in lists.items()}
 
 
 def latency(recommender: on_device_model.Recommender, histories: list[list[int]], calls: int):
@@ -131,7 +121,7 @@ def main() -> None:
         name = os.path.basename(model)
         top, seconds = recommend_all(model, histories)
         print(f"{name}: the recommend command took {seconds:.1f} s for {len(histories)} users")
-        rows[f"{name} (recommend)"] = ranks_from_lists(top, labels)
+        rows[f"{name} (recommend)"] = ranking.ranks_in_lists(top, labels)
         p50, p99 = latency(on_device_model.Recommender(model), histories, args.calls)
         files.append((name, os.path.getsize(model) / 1e6, p50, p99))
     rows.update(baseline_ranks(histories, k=len(top[0])))

@@ -12,7 +12,7 @@ from collections import defaultdict
 import psutil
 from tfx import v1 as tfx
 
-from components.data_formats import movielens
+from components.data_formats.movielens import layouts, tables, validation
 from pipeline import local_runner, metadata
 
 
@@ -72,23 +72,23 @@ def component_seconds(output_dir: str) -> dict[str, float]:
 
 @dataclasses.dataclass
 class Data:
-    layout: movielens.Layout
-    movies: dict[int, movielens.Movie]
-    users: dict[int, movielens.User]
-    ratings_by_user: dict[int, list[movielens.Rating]]
+    layout: layouts.Layout
+    movies: dict[int, validation.Movie]
+    users: dict[int, validation.User]
+    ratings_by_user: dict[int, list[validation.Rating]]
 
 
 def read_single_process(data_dir: str) -> Data:
     """Every valid rating of a data set, grouped by user, read plainly in one process."""
-    layout = movielens.detect_layout(data_dir)
-    movies, _ = movielens.read_movies(data_dir, layout)
-    users, _ = movielens.read_users(data_dir, layout)
-    by_user: dict[int, list[movielens.Rating]] = defaultdict(list)
+    layout = layouts.detect_layout(data_dir)
+    movies, _ = tables.read_movies(data_dir, layout)
+    users, _ = tables.read_users(data_dir, layout)
+    by_user: dict[int, list[validation.Rating]] = defaultdict(list)
     path = os.path.join(data_dir, layout.ratings_file)
     with open(path, encoding="utf-8") as handle:
         for line_no, line in enumerate(handle, start=1):
-            rating = movielens.parse_rating(layout, line, line_no)
-            if isinstance(rating, movielens.Rating) and rating.movie_id in movies:
+            rating = validation.parse_rating(layout, line, line_no)
+            if isinstance(rating, validation.Rating) and rating.movie_id in movies:
                 by_user[rating.user_id].append(rating)
     return Data(layout, movies, users, by_user)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 
-METRICS = ("hr@1", "hr@5", "hr@10", "ndcg@10", "mrr")
+from components.evaluation.ranking import METRICS
 
 
 def layout(model: str) -> str:

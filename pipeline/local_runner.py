@@ -52,7 +52,8 @@ from tfx.orchestration.portable.mlmd import context_lib
 from tfx.proto.orchestration import pipeline_pb2
 from tfx.utils import path_utils
 
-from components.data_formats import movielens, spans
+from components.data_formats import spans
+from components.data_formats.movielens import layouts
 from components.example_gen import component as example_gen_component
 from components.example_gen import executor as example_gen_executor
 from components.example_gen.ingest_record import REPORT_FILE
@@ -78,7 +79,7 @@ EXAMPLE_GEN = "MovieLensExampleGen"
 # (ingest, schema anomalies, the file system). Anything else is a bug: its traceback shows.
 SETUP_ERRORS = (
     input_config.ConfigError,
-    movielens.DataError,
+    layouts.DataError,
     preflight.PreflightError,
     run_lock.RunLockedError,
     metadata.StoreError,
@@ -88,7 +89,7 @@ SETUP_ERRORS = (
 # A training replica that fails (killed, out of memory) and a converted model that does not
 # answer like its SavedModel (nothing is pushed) end the run in one line too.
 RUN_ERRORS = (
-    movielens.DataError,
+    layouts.DataError,
     DataAnomaliesError,
     OSError,
     workers.ReplicasFailed,

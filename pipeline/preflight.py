@@ -20,7 +20,8 @@ import shutil
 import tempfile
 from collections import defaultdict
 
-from components.data_formats import movielens, spans
+from components.data_formats import spans
+from components.data_formats.movielens import layouts, readers, tables, validation
 from components.example_gen import timelines
 from components.example_gen.executor import IngestSettings, check_file
 from pipeline import cli_errors
@@ -41,9 +42,9 @@ class DataFiles:
     """The data as ExampleGen will read it: layout, files, rating rules, movies, size."""
 
     data_dir: str
-    layout: movielens.Layout
+    layout: layouts.Layout
     files: dict[str, str]
-    rules: movielens.RatingRules
+    rules: validation.RatingRules
     movie_ids: frozenset[int]
     # Span data: the ratings files of every span a run reads, oldest first (else empty).
     span_ratings: tuple[str, ...] = ()
@@ -63,13 +64,15 @@ def inspect_data(data_dir: str, settings: IngestSettings) -> DataFiles:
     invalid lines (cheap: those files are small, and ratings are not read yet).
 
     Raises DataError or PreflightError."""
-    layout = movielens.detect_layout(data_dir)
-    files = movielens.input_files(data_dir, layout)
+    layout = layouts.detect_layout(data_dir)
+    files = layouts.input_files(data_dir, layout)
     for path in files.values():
         _check_readable(path)
-    rules = movielens.rating_rules(data_dir, layout, settings.min_timestamp, settings.max_timestamp)
-    movies, movie_report = movielens.read_movies(data_dir, layout)
-    _, user_report = movielens.read_users(data_dir, layout)
+    rules = validation.rating_rules(
+        data_dir, layout, settings.min_timestamp, settings.max_timestamp
+    )
+    movies, movie_report = tables.read_movies(data_dir, layout)
+    _, user_report = tables.read_users(data_dir, layout)
     for report in (movie_report, user_report):
         if report is not None:
             check_file(report.to_json(), settings.max_bad_fraction)
@@ -97,22 +100,22 @@ def inspect_spans(data_dir: str, settings: IngestSettings, span: int) -> DataFil
     data = inspect_data(found[span - 1].folder, settings)
     paths = []
     for earlier in found[:span]:
-        layout = movielens.detect_layout(earlier.folder)
+        layout = layouts.detect_layout(earlier.folder)
         if layout != data.layout:
             raise PreflightError(
                 f"{earlier.folder} is in the {layout.name} layout, span {span} in "
                 f"{data.layout.name}: every span must have the same layout"
             )
-        path = movielens.input_files(earlier.folder, layout)["ratings"]
+        path = layouts.input_files(earlier.folder, layout)["ratings"]
         _check_readable(path)
         _check_not_empty(path, layout)
         paths.append(path)
     return dataclasses.replace(data, span_ratings=tuple(paths))
 
 
-def _check_not_empty(path: str, layout: movielens.Layout) -> None:
+def _check_not_empty(path: str, layout: layouts.Layout) -> None:
     """Raises SpanError when a span's ratings file has no data line (an empty span)."""
-    for line_no, line in movielens.stream_lines(path):
+    for line_no, line in readers.stream_lines(path):
         if not line.strip() or (layout.has_header and line_no == 1):
             continue
         return
@@ -137,14 +140,14 @@ def _check_readable(path: str) -> None:
 def _lines(paths: list[str]):
     """(path, line number, text) of the files one after the other (spans: oldest first)."""
     for path in paths:
-        for line_no, line in movielens.stream_lines(path):
+        for line_no, line in readers.stream_lines(path):
             yield path, line_no, line
 
 
 def _check_examples_possible(
     paths: list[str],
-    layout: movielens.Layout,
-    rules: movielens.RatingRules,
+    layout: layouts.Layout,
+    rules: validation.RatingRules,
     movie_ids: frozenset[int],
     settings: IngestSettings,
 ) -> None:
@@ -158,14 +161,14 @@ def _check_examples_possible(
     first_rejection = ""
     path = paths[-1] if len(paths) == 1 else f"{paths[0]} .. {paths[-1]}"
     for file, line_no, line in _lines(paths):
-        outcome = movielens.parse_rating(layout, line, line_no, rules)
-        if isinstance(outcome, movielens.Rating) and outcome.movie_id not in movie_ids:
-            outcome = movielens.Reason.UNKNOWN_MOVIE
-        if isinstance(outcome, movielens.Reason):
-            if outcome not in movielens.SKIPPED_REASONS:
+        outcome = validation.parse_rating(layout, line, line_no, rules)
+        if isinstance(outcome, validation.Rating) and outcome.movie_id not in movie_ids:
+            outcome = validation.Reason.UNKNOWN_MOVIE
+        if isinstance(outcome, validation.Reason):
+            if outcome not in validation.SKIPPED_REASONS:
                 data_lines += 1
                 first_rejection = (
-                    first_rejection or movielens.Rejection(file, line_no, outcome, line).describe()
+                    first_rejection or validation.Rejection(file, line_no, outcome, line).describe()
                 )
             continue
         data_lines += 1
@@ -179,13 +182,13 @@ def _check_examples_possible(
             if kept[outcome.user_id] >= needed:
                 return
     if not data_lines:
-        raise movielens.DataError(f"{path} holds no ratings (only a header or blank lines).")
+        raise layouts.DataError(f"{path} holds no ratings (only a header or blank lines).")
     if not valid:
-        raise movielens.DataError(
+        raise layouts.DataError(
             f"none of the {data_lines} ratings in {path} is valid; the first: {first_rejection}"
         )
     longest = max(kept.values(), default=0)
-    raise movielens.DataError(
+    raise layouts.DataError(
         "No examples: "
         + timelines.no_examples_message(path, valid, at_min_rating, longest, examples)
     )
@@ -250,10 +253,10 @@ def count_ratings(data_dir: str) -> int | None:
         if not os.path.isdir(folder):
             return None
         try:
-            layout = movielens.detect_layout(folder)
-        except movielens.DataError:
+            layout = layouts.detect_layout(folder)
+        except layouts.DataError:
             return None
-        path = movielens.input_files(folder, layout)["ratings"]
+        path = layouts.input_files(folder, layout)["ratings"]
         lines = 0
         last = b"\n"
         with open(path, "rb") as handle:

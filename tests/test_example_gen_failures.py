@@ -3,7 +3,7 @@
 import pytest
 
 from components.data_formats import synthetic
-from components.data_formats.movielens import DataError
+from components.data_formats.movielens.layouts import DataError
 from pipeline import local_runner
 from tests import pipeline_runs
 

@@ -30,8 +30,9 @@ from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
 from commands import lineage
-from components.data_formats import limits, movielens, synthetic
-from components.data_formats.movielens import UTF8_BOM
+from components.data_formats import limits, synthetic
+from components.data_formats.movielens import validation
+from components.data_formats.movielens.readers import UTF8_BOM
 from components.example_gen.ingest_record import KEPT_REPORTS
 from components.export import serving
 from configs import features as raw
@@ -360,7 +361,7 @@ def test_too_many_bad_lines_is_one_line_and_the_report_is_kept(tmp_path, capsys)
     report = json.loads(Path(kept).read_text())
     assert report["error"] in line and reconciled(report["ratings"])
     rejected = report["ratings"]["rejected"]
-    assert movielens.count_reasons(rejected, movielens.INVALID_REASONS) == 30
+    assert validation.count_reasons(rejected, validation.INVALID_REASONS) == 30
     # The counts reached the console too.
     assert f"{report['ratings']['lines']} lines = " in out
 

@@ -1,4 +1,4 @@
-"""The compiled Vertex / KFP job runs, not only compiles: kubeflow/local_run.py executes it
+"""The compiled Vertex / KFP job runs, not only compiles: kubeflow.local_run executes it
 task by task with the containers' own entry points, here on the embedded data.
 
 The fast tests check the launcher's pieces against a compiled job (order, paths, resolver
@@ -13,7 +13,9 @@ import sys
 
 import pytest
 
-from kubeflow import local_run, runner
+from kubeflow import runner
+from kubeflow.local_run import cache, cli, errors, graph
+from kubeflow.local_run import registry as artifacts
 from pipeline import paths
 from tests import pipeline_runs
 
@@ -48,13 +50,13 @@ def write_job(path, job: dict) -> str:
 
 
 def registry(root) -> list[dict]:
-    return local_run.Registry(
-        os.path.join(root, local_run.LOCAL_RUN_DIR, local_run.REGISTRY_FILE)
+    return artifacts.Registry(
+        os.path.join(root, artifacts.LOCAL_RUN_DIR, artifacts.REGISTRY_FILE)
     ).records()
 
 
 def task_file(root, run_id: str, task: str, name: str) -> dict:
-    with open(os.path.join(root, local_run.LOCAL_RUN_DIR, run_id, task, name)) as handle:
+    with open(os.path.join(root, artifacts.LOCAL_RUN_DIR, run_id, task, name)) as handle:
         return json.load(handle)
 
 
@@ -67,25 +69,25 @@ def only(records: list[dict], **fields) -> dict:
 
 
 def test_tasks_run_after_every_producer_they_read(package):
-    job = local_run.load_job(package)
-    order = local_run.task_order(job.tasks)
+    job = graph.load_job(package)
+    order = graph.task_order(job.tasks)
     assert set(order) == set(job.tasks)
     position = {name: i for i, name in enumerate(order)}
     # The model resolver declares no dependentTasks: only its input names its producer.
     assert "dependentTasks" not in job.tasks[MODEL_RESOLVER]
     assert position[BLESSING_RESOLVER] < position[MODEL_RESOLVER] < position["Evaluator"]
     for name, task in job.tasks.items():
-        for upstream in local_run.upstream_tasks(task):
+        for upstream in graph.upstream_tasks(task):
             assert position[upstream] < position[name], (upstream, name)
 
     cycle = {"a": {"dependentTasks": ["b"]}, "b": {"dependentTasks": ["a"]}}
-    with pytest.raises(local_run.LocalRunError, match="cycle"):
-        local_run.task_order(cycle)
+    with pytest.raises(errors.LocalRunError, match="cycle"):
+        graph.task_order(cycle)
 
 
 def test_image_and_cloud_paths_become_local_and_python_is_this_interpreter(package, tmp_path):
     root = str(tmp_path / "root")
-    run = local_run.prepare(["--package", package, "--pipeline-root", root])
+    run = cli.prepare(["--package", package, "--pipeline-root", root])
     # The compiled data_dir default is the image's copy of the embedded data.
     assert run.parameters["data_dir"] == paths.DATA_DIR
     assert run.input_parameters("MovieLensExampleGen")["input_base"] == paths.DATA_DIR
@@ -108,21 +110,21 @@ def test_image_and_cloud_paths_become_local_and_python_is_this_interpreter(packa
     assert run.environment["PYTHONPATH"] == paths.REPO_ROOT
     assert run.environment["TF_USE_LEGACY_KERAS"] == "1"
 
-    other = local_run.prepare(
+    other = cli.prepare(
         ["--package", package, "--pipeline-root", root, "--data-dir", "relative/data"]
     )
     assert other.parameters["data_dir"] == os.path.abspath("relative/data")
 
 
 def test_new_outputs_are_named_typed_artifacts_in_the_task_folder(package, tmp_path):
-    run = local_run.prepare(["--package", package, "--pipeline-root", str(tmp_path)])
+    run = cli.prepare(["--package", package, "--pipeline-root", str(tmp_path)])
     (report,) = run.new_outputs("QualityReport")["report"]
     assert report["name"] == f"{run.run_id}/QualityReport/report"
     assert report["uri"] == os.path.join(run.run_dir, "QualityReport", "report")
-    assert local_run.schema_title(report["type"]) == "movie_recs.EvaluationReport"
+    assert artifacts.schema_title(report["type"]) == "movie_recs.EvaluationReport"
 
 
-def query_filter(job: local_run.Job, task: str, output: str) -> str:
+def query_filter(job: graph.Job, task: str, output: str) -> str:
     return job.executor(task)["resolver"]["outputArtifactQueries"][output]["filter"]
 
 
@@ -139,10 +141,10 @@ def record(name: str, title: str, pipeline: str, **metadata) -> dict:
 
 
 def test_resolver_queries_of_the_compiled_job_find_the_latest_blessed_model(package, tmp_path):
-    job = local_run.load_job(package)
+    job = graph.load_job(package)
     blessing_filter = query_filter(job, BLESSING_RESOLVER, "model_blessing")
     model_filter = query_filter(job, MODEL_RESOLVER, "model")
-    store, pipeline = local_run.Registry(str(tmp_path / "artifacts.jsonl")), job.pipeline_name
+    store, pipeline = artifacts.Registry(str(tmp_path / "artifacts.jsonl")), job.pipeline_name
     for run, blessed in (("r1", 1.0), ("r2", 0.0)):
         store.add(record(f"{run}/Trainer/model", "tfx.Model", pipeline))
         store.add(
@@ -157,36 +159,36 @@ def test_resolver_queries_of_the_compiled_job_find_the_latest_blessed_model(pack
     # Another pipeline's artifacts are out of scope (Vertex queries the pipeline's context).
     store.add(record("x/Trainer/model", "tfx.Model", "another"))
 
-    blessings = store.query(job.pipeline_name, local_run.parse_filter(blessing_filter))
+    blessings = store.query(job.pipeline_name, artifacts.parse_filter(blessing_filter))
     assert [b["name"] for b in blessings] == ["r1/Evaluator/blessing"]  # r2 was not blessed
-    inputs = {"input": [local_run.runtime_artifact(blessings[-1])]}
-    filled = local_run.fill_metadata_placeholders(model_filter, inputs)
+    inputs = {"input": [artifacts.runtime_artifact(blessings[-1])]}
+    filled = artifacts.fill_metadata_placeholders(model_filter, inputs)
     assert filled.endswith('name="r1/Trainer/model"')
-    models = store.query(job.pipeline_name, local_run.parse_filter(filled))
+    models = store.query(job.pipeline_name, artifacts.parse_filter(filled))
     assert [m["uri"] for m in models] == ["/r1/Trainer/model"]
     # No blessed model yet: the model query finds nothing rather than failing.
-    assert local_run.fill_metadata_placeholders(model_filter, {"input": []}) is None
-    with pytest.raises(local_run.LocalRunError, match="unsupported artifact query clause"):
-        local_run.parse_filter('schema_title="tfx.Model" AND create_time > 3')
+    assert artifacts.fill_metadata_placeholders(model_filter, {"input": []}) is None
+    with pytest.raises(errors.LocalRunError, match="unsupported artifact query clause"):
+        artifacts.parse_filter('schema_title="tfx.Model" AND create_time > 3')
 
 
 def test_cache_keys_follow_inputs_parameters_and_the_driver(package, tmp_path):
-    run = local_run.prepare(["--package", package, "--pipeline-root", str(tmp_path)])
+    run = cli.prepare(["--package", package, "--pipeline-root", str(tmp_path)])
     run.artifacts["ImportSchemaGen"] = {"schema": [record("r1/ImportSchemaGen/schema", "t", "p")]}
     run.artifacts["StatisticsGen"] = {"statistics": [record("r1/StatisticsGen/s", "t", "p")]}
     validator = run.executor_input("ExampleValidator", str(tmp_path / "out.json"))
-    key = local_run.cache_key(run.job, "ExampleValidator", validator, {})
+    key = cache.cache_key(run.job, "ExampleValidator", validator, {})
     # Output names and places are per run: they are not part of the key.
     again = run.executor_input("ExampleValidator", str(tmp_path / "other.json"))
     again["outputs"]["artifacts"]["anomalies"]["artifacts"][0]["name"] = "r2/x"
-    assert local_run.cache_key(run.job, "ExampleValidator", again, {}) == key
+    assert cache.cache_key(run.job, "ExampleValidator", again, {}) == key
     run.artifacts["StatisticsGen"]["statistics"][0] = record("r2/StatisticsGen/s", "t", "p")
     changed = run.executor_input("ExampleValidator", str(tmp_path / "out.json"))
-    assert local_run.cache_key(run.job, "ExampleValidator", changed, {}) != key
+    assert cache.cache_key(run.job, "ExampleValidator", changed, {}) != key
 
     example_gen = run.executor_input("MovieLensExampleGen", str(tmp_path / "out.json"))
     keys = {
-        local_run.cache_key(
+        cache.cache_key(
             run.job, "MovieLensExampleGen", example_gen, {"parameterValues": {"span": span}}
         )
         for span in (0, 1)
@@ -199,9 +201,7 @@ def test_cache_keys_follow_inputs_parameters_and_the_driver(package, tmp_path):
     )  # fmt: skip
     assert run.cached_execution("ExampleValidator", key)["run"] == "r1"
     assert run.cached_execution("ExampleValidator", "another key") is None
-    no_cache = local_run.prepare(
-        ["--package", package, "--pipeline-root", str(tmp_path), "--no-cache"]
-    )
+    no_cache = cli.prepare(["--package", package, "--pipeline-root", str(tmp_path), "--no-cache"])
     assert no_cache.cached_execution("ExampleValidator", key) is None
 
 
@@ -235,7 +235,7 @@ def test_importer_and_latest_artifact_resolver_across_runs(tmp_path, capsys):
 
     for run_id in ("one", "two"):
         argv = ["--package", package, "--pipeline-root", root, "--run-id", run_id]
-        assert local_run.main(argv) == 0, capsys.readouterr()
+        assert cli.main(argv) == 0, capsys.readouterr()
     imported = only(registry(root), task="schema_importer")  # reimport=False: one record
     assert imported["uri"] == paths.SCHEMA_DIR and imported["run"] == "one"
     # The resolver runs first (no dependency): nothing in run one, run one's schema in two.
@@ -258,11 +258,11 @@ def test_a_bad_package_is_one_error_line(tmp_path, capsys, content, message):
     package = tmp_path / "job.json"
     if content is not None:
         package.write_text(content)
-    assert local_run.main(["--package", str(package), "--pipeline-root", str(tmp_path)]) == 2
+    assert cli.main(["--package", str(package), "--pipeline-root", str(tmp_path)]) == 2
     captured = capsys.readouterr()
     assert captured.err.startswith("error: ") and message in captured.err
     assert captured.err.count("\n") == 1 and "Traceback" not in captured.err
-    assert not (tmp_path / local_run.LOCAL_RUN_DIR).exists()
+    assert not (tmp_path / artifacts.LOCAL_RUN_DIR).exists()
 
 
 @pytest.mark.parametrize(
@@ -274,7 +274,7 @@ def test_a_bad_package_is_one_error_line(tmp_path, capsys, content, message):
 )
 def test_bad_run_settings_are_one_error_line(package, tmp_path, capsys, extra, message):
     argv = ["--package", package, "--pipeline-root", str(tmp_path), *extra]
-    assert local_run.main(argv) == 2
+    assert cli.main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"error: {message}") and err.count("\n") == 1
 
@@ -304,9 +304,9 @@ def test_what_a_local_run_cannot_do_fails_before_any_task(
     spec = job["pipelineSpec"]
     change(spec["root"]["dag"]["tasks"], spec["deploymentSpec"]["executors"])
     argv = ["--package", write_job(tmp_path / "job.json", job), "--pipeline-root", str(tmp_path)]
-    assert local_run.main(argv) == 2
+    assert cli.main(argv) == 2
     assert capsys.readouterr().err == f"error: {message}\n"
-    assert not (tmp_path / local_run.LOCAL_RUN_DIR).exists()
+    assert not (tmp_path / artifacts.LOCAL_RUN_DIR).exists()
 
 
 def test_a_failing_task_is_named_with_its_log_and_stops_the_run(package, tmp_path, capsys):
@@ -319,9 +319,9 @@ def test_a_failing_task_is_named_with_its_log_and_stops_the_run(package, tmp_pat
     root = tmp_path / "root"
     argv = ["--package", write_job(tmp_path / "bad.json", job), "--pipeline-root", str(root)]
 
-    assert local_run.main([*argv, "--run-id", "bad"]) == 2
+    assert cli.main([*argv, "--run-id", "bad"]) == 2
     captured = capsys.readouterr()
-    log = root / local_run.LOCAL_RUN_DIR / "bad" / "ImportSchemaGen" / "log.txt"
+    log = root / artifacts.LOCAL_RUN_DIR / "bad" / "ImportSchemaGen" / "log.txt"
     assert captured.err == f"error: task ImportSchemaGen failed; log: {log}\n"
     (line,) = [line for line in captured.out.splitlines() if line.startswith("ImportSchemaGen")]
     assert " s  failed: " in line and "missing.pbtxt" in line  # the exception, in brief
@@ -347,12 +347,12 @@ CACHED_IN_RUN_2 = {
 def test_the_compiled_job_runs_twice_and_the_second_run_uses_the_first_model(tmp_path, capsys):
     root = str(tmp_path / "root")
     package = compile_job(tmp_path / "job.json", *TINY, "--local", root=root)
-    job = local_run.load_job(package)
+    job = graph.load_job(package)
     capsys.readouterr()  # the compiler's lines
 
     statuses = {}
     for run_id in ("run-1", "run-2"):
-        code = local_run.main(["--package", package, "--pipeline-root", root, "--run-id", run_id])
+        code = cli.main(["--package", package, "--pipeline-root", root, "--run-id", run_id])
         out = capsys.readouterr().out
         with capsys.disabled():
             print(f"\n{out}")  # the per-task wall times, shown with -s

@@ -11,7 +11,7 @@ import tensorflow as tf
 import tensorflow_transform as tft
 from ml_metadata.proto import metadata_store_pb2
 
-from components.data_formats.movielens import INVALID_REASONS, Reason
+from components.data_formats.movielens.validation import INVALID_REASONS, Reason
 from components.transform import ids
 from components.transform.preprocessing import HISTORY_ROWS
 from configs import features as raw

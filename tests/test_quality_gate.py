@@ -18,7 +18,7 @@ from collections import Counter, defaultdict
 import numpy as np
 import pytest
 
-from benchmarks.bench_shipped import ranks_from_lists, user_histories
+from benchmarks.bench_shipped import user_histories
 from components.data_formats import synthetic
 from components.evaluation import quality, ranking
 from components.evaluation import report as quality_report
@@ -97,7 +97,7 @@ def test_the_report_equals_what_the_pushed_model_gives_through_recommend(default
     )
     results = [json.loads(line) for line in completed.stdout.splitlines()]
     assert len(results) == len(histories) == SPEC.num_users
-    ranks = ranks_from_lists([r["movie_ids"] for r in results], [h[-1] for h in histories])
+    ranks = ranking.ranks_in_lists([r["movie_ids"] for r in results], [h[-1] for h in histories])
     device = ranking.metrics(ranks)
     reported = quality_report.read(report.uri)["test"]["candidate"][quality.SEEN_EXCLUDED]
     # The report ranks every movie with the SavedModel, the app takes the .tflite's top 10:

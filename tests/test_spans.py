@@ -20,7 +20,9 @@ import numpy as np
 import pytest
 
 from commands import data as data_cli
-from components.data_formats import movielens, spans, synthetic
+from components.data_formats import spans, synthetic
+from components.data_formats.movielens import layouts, validation
+from components.data_formats.movielens import tables as movielens_tables
 from components.example_gen import timelines as tl
 from components.model import callbacks, warm_start
 from components.model.hparams import HParams
@@ -60,19 +62,19 @@ def test_every_rating_line_is_in_exactly_one_span_in_its_time_range(tmp_path, la
     spec = synthetic.SyntheticSpec(num_users=40, num_movies=60, mean_ratings_per_user=15, seed=2)
     synthetic.write_movielens(tmp_path / "data", layout, spec)
     manifest = cut(tmp_path / "data", tmp_path / "spans", *flags)
-    source = movielens.detect_layout(str(tmp_path / "data"))
+    source = layouts.detect_layout(str(tmp_path / "data"))
     original = data_lines(str(tmp_path / "data" / source.ratings_file), source.has_header)
-    columns = movielens.rating_rules(str(tmp_path / "data"), source).columns
+    columns = validation.rating_rules(str(tmp_path / "data"), source).columns
     found = spans.list_spans(str(tmp_path / "spans"))
     assert [s.number for s in found] == list(range(1, len(manifest["spans"]) + 1))
     assert len(found) >= 3
     written: list[bytes] = []
     for entry, span in zip(manifest["spans"], found, strict=True):
-        assert movielens.detect_layout(span.folder) == source  # a complete layout
+        assert layouts.detect_layout(span.folder) == source  # a complete layout
         lines = data_lines(os.path.join(span.folder, source.ratings_file), source.has_header)
         assert len(lines) == entry["lines"] > 0
         for line in lines:
-            _, _, timestamp = movielens.rating_keys(source, line.decode(), columns)
+            _, _, timestamp = validation.rating_keys(source, line.decode(), columns)
             assert entry["begin"] is None or timestamp >= entry["begin"]
             assert timestamp < entry["end"]
         written += lines
@@ -87,9 +89,9 @@ def test_movies_and_users_are_known_from_their_first_rating_on(tmp_path):
     first_span: dict[int, int] = {}
     known_before: set[int] = set()
     for span in spans.list_spans(str(tmp_path / "spans")):
-        layout = movielens.detect_layout(span.folder)
-        movies, _ = movielens.read_movies(span.folder, layout)
-        users, _ = movielens.read_users(span.folder, layout)
+        layout = layouts.detect_layout(span.folder)
+        movies, _ = movielens_tables.read_movies(span.folder, layout)
+        users, _ = movielens_tables.read_users(span.folder, layout)
         assert known_before <= set(movies)  # the catalogue only grows
         known_before = set(movies)
         with open(os.path.join(span.folder, "ratings.dat")) as handle:
@@ -138,7 +140,7 @@ def test_the_span_split_holds_out_the_newest_span_and_trains_on_the_window():
     # A user's ratings in spans 1, 1, 2, 2, 3, 3, 3 (order keys by span and line).
     spans_of = [1, 1, 2, 2, 3, 3, 3]
     ratings = [
-        movielens.Rating(7, 100 + i, 4.0, 1000 + i, spans.order_key(s, i + 1))
+        validation.Rating(7, 100 + i, 4.0, 1000 + i, spans.order_key(s, i + 1))
         for i, s in enumerate(spans_of)
     ]
     timeline = tl.Timeline(7, ratings)
@@ -152,7 +154,7 @@ def test_the_span_split_holds_out_the_newest_span_and_trains_on_the_window():
         None, "train", "train", "eval", "eval", "test",
     ]  # fmt: skip
     settings = tl.ExampleSettings(split=tl.SplitSettings(kind="span"), max_context_length=3)
-    movies = {100 + i: movielens.Movie(100 + i, f"m{i}", 1999, ("Drama",)) for i in range(7)}
+    movies = {100 + i: validation.Movie(100 + i, f"m{i}", 1999, ("Drama",)) for i in range(7)}
     examples = tl.timeline_examples(timeline, movies, None, settings, (2, 3))
     assert [split for split, _ in examples] == ["train", "train", "eval", "eval", "test"]
 

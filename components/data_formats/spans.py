@@ -28,7 +28,8 @@ from collections.abc import Iterator
 import numpy as np
 import tensorflow as tf
 
-from components.data_formats import limits, movielens
+from components.data_formats import limits
+from components.data_formats.movielens import layouts, readers, validation
 
 SPAN_PREFIX = "span-"
 SPAN_WIDTH = 4  # span-0001 .. span-9999
@@ -45,7 +46,7 @@ _NO_TIME = np.iinfo(np.int64).min
 _FLUSH_BYTES = 4 << 20
 
 
-class SpanError(movielens.DataError):
+class SpanError(layouts.DataError):
     """Span folders that cannot be read as a sequence (none, a gap, an empty span)."""
 
 
@@ -252,8 +253,8 @@ def _raw_lines(path: str) -> Iterator[bytes]:
     with tf.io.gfile.GFile(path, "rb") as handle:
         rest, first = b"", True
         while block := handle.read(1 << 20):
-            if first and block.startswith(movielens.UTF8_BOM):
-                block = block[len(movielens.UTF8_BOM) :]
+            if first and block.startswith(readers.UTF8_BOM):
+                block = block[len(readers.UTF8_BOM) :]
             first = False
             *lines, rest = (rest + block).split(b"\n")
             yield from lines
@@ -261,14 +262,14 @@ def _raw_lines(path: str) -> Iterator[bytes]:
             yield rest
 
 
-def _read_ratings(path: str, layout: movielens.Layout, columns) -> _Ratings:
+def _read_ratings(path: str, layout: layouts.Layout, columns) -> _Ratings:
     header = None
     timestamps, users, movies = [], [], []
     for line_no, raw in enumerate(_raw_lines(path), start=1):
         if layout.has_header and line_no == 1:
             header = raw
             continue
-        user, movie, timestamp = movielens.rating_keys(
+        user, movie, timestamp = validation.rating_keys(
             layout, raw.decode("utf-8", "replace"), columns
         )
         if timestamp is None or not limits.INT64_MIN < timestamp <= limits.INT64_MAX:
@@ -295,7 +296,7 @@ def _first_span(keys: np.ndarray, numbers: np.ndarray) -> dict[int, int]:
 
 
 def _table_lines(
-    path: str, layout: movielens.Layout, encoding: str, parse, key
+    path: str, layout: layouts.Layout, encoding: str, parse, key
 ) -> list[tuple[int | None, bytes]]:
     """(id or None, raw bytes of its lines) per record of a movies or users file; a CSV
     record that spans lines keeps them together. None: the header, or a line no id comes
@@ -303,11 +304,11 @@ def _table_lines(
     raw = list(_raw_lines(path))
     decoded = list(enumerate((r.decode(encoding, "replace") for r in raw), start=1))
     records = []
-    for record in movielens.records(decoded, quoted=layout is movielens.ML_LATEST):
+    for record in readers.records(decoded, quoted=layout is layouts.ML_LATEST):
         count = 1 + len(record.continued)
         lines = b"\n".join(raw[record.line_no - 1 : record.line_no - 1 + count])
         outcome = parse(layout, record.text, record.line_no)
-        records.append((None if isinstance(outcome, movielens.Reason) else key(outcome), lines))
+        records.append((None if isinstance(outcome, validation.Reason) else key(outcome), lines))
     return records
 
 
@@ -377,14 +378,14 @@ def split_spans(
     """
     if start is not None and first_fraction is not None:
         raise ValueError("give --start or --first-fraction, not both")
-    layout = movielens.detect_layout(data_dir)
-    columns = movielens.rating_rules(data_dir, layout).columns
-    files = movielens.input_files(data_dir, layout)
+    layout = layouts.detect_layout(data_dir)
+    columns = validation.rating_rules(data_dir, layout).columns
+    files = layouts.input_files(data_dir, layout)
     _check_out_dir(out_dir)
     ratings = _read_ratings(files["ratings"], layout, columns)
     valid = ratings.timestamps != _NO_TIME
     if not valid.any():
-        raise movielens.DataError(f"{files['ratings']} holds no rating with a readable time")
+        raise layouts.DataError(f"{files['ratings']} holds no rating with a readable time")
     if first_fraction is not None:
         start = start_at_fraction(ratings.timestamps[valid], first_fraction)
     raw, boundaries = _raw_spans(ratings.timestamps, period, start)
@@ -413,7 +414,7 @@ def split_spans(
             files["movies"],
             layout,
             layout.movies_encoding,
-            movielens.parse_movie,
+            validation.parse_movie,
             lambda m: m.movie_id,
         ),
         _first_span(ratings.movies, numbers),
@@ -424,7 +425,7 @@ def split_spans(
     if "users" in files:
         user_counts = _write_table(
             _table_lines(
-                files["users"], layout, "latin-1", movielens.parse_user, lambda u: u.user_id
+                files["users"], layout, "latin-1", validation.parse_user, lambda u: u.user_id
             ),
             _first_span(ratings.users, numbers),
             spans,

@@ -14,7 +14,7 @@ import json
 import tensorflow_model_analysis as tfma
 
 from components.evaluation import ranking
-from components.evaluation.hit_rate import HitRate, recall_name
+from components.evaluation.hit_rate import HitRate
 from components.export.layout import TOP_IDS
 from configs import features as raw
 
@@ -53,7 +53,7 @@ def make_eval_config(label_key: str, gate: GateSettings) -> tfma.EvalConfig:
                     slicing_specs=[tfma.SlicingSpec()], threshold=threshold
                 )
             )
-        config = {"top_k": k, "name": recall_name(k), "prediction_ids_key": TOP_IDS}
+        config = {"top_k": k, "name": ranking.recall_name(k), "prediction_ids_key": TOP_IDS}
         metrics.append(
             tfma.MetricConfig(
                 class_name=HitRate.__name__,

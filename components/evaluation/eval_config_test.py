@@ -11,7 +11,8 @@ import tensorflow_model_analysis as tfma
 
 from components.evaluation import eval_config
 from components.evaluation.eval_config import GateSettings
-from components.evaluation.hit_rate import HitRate, recall_name
+from components.evaluation.hit_rate import HitRate
+from components.evaluation.ranking import recall_name
 from components.export.layout import TOP_IDS
 from configs import features as raw
 

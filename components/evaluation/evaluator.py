@@ -35,7 +35,7 @@ from tfx.utils import json_utils
 import movie_recs as artifacts
 from components import names
 from components.evaluation import fit_baselines, quality, ranking
-from components.evaluation.eval_config import GateSettings, gate_thresholds, recall_name
+from components.evaluation.eval_config import GateSettings, gate_thresholds
 from components.evaluation.tfma_results import BASELINE, CANDIDATE, OVERALL, model_metrics
 from components.example_gen import timelines
 
@@ -57,7 +57,7 @@ def rules(
     The first two are TFMA's thresholds (their verdict is TFMA's validation); the Markov
     rule is decided here.
     """
-    name = recall_name(gate.gate_k)
+    name = ranking.recall_name(gate.gate_k)
     candidate = model_metrics(evaluation_uri, CANDIDATE)[OVERALL][name]
     baseline = model_metrics(evaluation_uri, BASELINE).get(OVERALL, {}).get(name)
     markov = markov_recall(baselines_uri, gate.gate_k)

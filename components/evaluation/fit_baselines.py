@@ -80,8 +80,7 @@ def FitBaselines(
     for split, by_baseline in table.items():
         for name, results in by_baseline.items():
             overall = results[quality.SEEN_EXCLUDED]["overall"]
-            key = f"{split}_{name}_hr_at_{ranking.DEFAULT_K}"
-            baselines_model.set_float_custom_property(
-                key, overall[ranking.hr_name(ranking.DEFAULT_K)]
-            )
+            hr = ranking.hr_name(ranking.DEFAULT_K)
+            key = f"{split}_{name}_{ranking.key_name(hr)}"  # e.g. eval_markov_hr_at_10
+            baselines_model.set_float_custom_property(key, overall[hr])
             logging.info("Baseline %s on %s: %s", name, split, overall)

@@ -1,4 +1,5 @@
-"""HitRate: a TFMA metric for recall@K of a single next-movie label over top-K ids.
+"""HitRate: a TFMA metric for recall@K of a single next-movie label over top-K ids (the
+label's rank in the list, ``ranking.rank_in_list``; its name is ``ranking.recall_name``).
 
 TFMA's SetMatchRecall computes the same figure but fails when a baseline model is evaluated
 beside the candidate (TFMA 0.47 does not key its preprocessed inputs by model), so the gate
@@ -25,11 +26,6 @@ def _for_model(value: Any, model_name: str) -> Any:
     return value
 
 
-def recall_name(k: int) -> str:
-    """The metric's name in TFMA's results, the gate and the sidecar."""
-    return f"recall_at_{k}"
-
-
 class _HitRateCombiner(beam.CombineFn):
     def __init__(self, key: metric_types.MetricKey, top_k: int, ids_key: str):
         self._key = key
@@ -43,7 +39,7 @@ class _HitRateCombiner(beam.CombineFn):
         label = np.asarray(_for_model(inputs.label, self._key.model_name)).reshape(-1)
         predictions = _for_model(inputs.prediction, self._key.model_name)
         top = np.asarray(predictions[self._ids_key]).reshape(-1)[: self._top_k]
-        accumulator[0] += int(np.isin(label, top).any())
+        accumulator[0] += int(ranking.rank_in_list(top, label) < self._top_k)
         accumulator[1] += 1
         return accumulator
 
@@ -94,6 +90,6 @@ class HitRate(metric_types.Metric):
         super().__init__(
             _computations,
             top_k=top_k,
-            name=name or recall_name(top_k),
+            name=name or ranking.recall_name(top_k),
             prediction_ids_key=prediction_ids_key,
         )

@@ -3,9 +3,20 @@
 Each example has one label (the movie watched next) and a score for every candidate movie;
 the label's rank is the number of candidates scored strictly higher, so no negatives are
 sampled. "Seen excluded" removes the user's whole watch history from the ranking, which is
-what an app shows (and what SASRec+'s published evaluation does). The pipeline's Trainer
-(per-epoch evaluation), its QualityReport, the baselines and the benchmarks all call these
-functions; nothing else computes HR@K, NDCG or MRR.
+what an app shows (and what SASRec+'s published evaluation does). A top-K list (what the
+Evaluator's TFMA metric, the Pusher's TFLite check and the device return) gives the label's
+rank as its position in the list (``ranks_in_lists``). The pipeline's Trainer (per-epoch
+evaluation), the Evaluator's HitRate metric, the Pusher's int8 check, its QualityReport, the
+baselines and the benchmarks all call these functions; nothing else computes HR@K, NDCG or
+MRR, except ``ranking_tf`` (the same rank in TensorFlow, for the Keras training metric;
+``ranking_tf_test`` checks that the two agree).
+
+One figure, several keys, all spelled here (each is read back from written files, so none
+is renamed): ``hr_name`` "hr@10" (quality_metrics.json, the report, the benchmarks);
+``key_name`` "hr_at_10" (Keras' training metric, ML Metadata properties such as
+test_markov_hr_at_10); ``eval_log_name`` "val_hr_at_10" (the per-epoch held-out HR@K in
+Keras' logs and training_log.json); ``recall_name`` "recall_at_10" (the Evaluator's TFMA
+metric and the gate).
 """
 
 from __future__ import annotations
@@ -19,6 +30,7 @@ import numpy as np
 DEFAULT_K = 10
 TOP_KS = (1, 5, DEFAULT_K)
 NDCG_K = DEFAULT_K
+MRR = "mrr"
 # A label that is not among the candidates (e.g. a movie unseen in training) is a miss.
 NOT_RANKED = np.iinfo(np.int64).max
 
@@ -66,19 +78,75 @@ def label_ranks(
     return np.where(known & np.isfinite(label_scores), ranks, NOT_RANKED)
 
 
-def metrics(ranks: np.ndarray, ks: Sequence[int] = TOP_KS) -> dict[str, float]:
-    """HR at each K, NDCG@10 and MRR of label ranks (0-based); NaN for no examples."""
+def rank_in_list(top: Sequence, label) -> int:
+    """0-based rank of a label within a top-K list: its position (NOT_RANKED when the label
+    is not in the list). ``label`` may be an array: the first position holding any of it."""
+    found = np.flatnonzero(np.isin(np.asarray(top), label))
+    return int(found[0]) if len(found) else NOT_RANKED
+
+
+def ranks_in_lists(top_lists: Iterable[Sequence], labels: Iterable) -> np.ndarray:
+    """``rank_in_list`` of each list and its label."""
+    ranks = [rank_in_list(top, label) for top, label in zip(top_lists, labels, strict=True)]
+    return np.array(ranks, dtype=np.int64)
+
+
+def hit_rate(ranks: np.ndarray, k: int) -> float:
+    """HR@K: the share of examples whose label ranks among the first ``k``; NaN for none."""
+    ranks = np.asarray(ranks, dtype=np.float64)
+    return float(np.mean(ranks < k)) if len(ranks) else float("nan")
+
+
+def ndcg(ranks: np.ndarray, k: int = NDCG_K) -> float:
+    """NDCG@K of one label per example: 1 / log2(rank + 2) within the first ``k``, else 0."""
     ranks = np.asarray(ranks, dtype=np.float64)
     if not len(ranks):
-        return {name: float("nan") for name in (*map(hr_name, ks), f"ndcg@{NDCG_K}", "mrr")}
-    values = {hr_name(k): float(np.mean(ranks < k)) for k in ks}
-    values[f"ndcg@{NDCG_K}"] = float(np.mean(np.where(ranks < NDCG_K, 1 / np.log2(ranks + 2), 0)))
-    values["mrr"] = float(np.mean(1 / (ranks + 1)))
+        return float("nan")
+    return float(np.mean(np.where(ranks < k, 1 / np.log2(ranks + 2), 0)))
+
+
+def mrr(ranks: np.ndarray) -> float:
+    """Mean reciprocal rank (1-based)."""
+    ranks = np.asarray(ranks, dtype=np.float64)
+    return float(np.mean(1 / (ranks + 1))) if len(ranks) else float("nan")
+
+
+def metrics(ranks: np.ndarray, ks: Sequence[int] = TOP_KS) -> dict[str, float]:
+    """HR at each K, NDCG@10 and MRR of label ranks (0-based); NaN for no examples."""
+    values = {hr_name(k): hit_rate(ranks, k) for k in ks}
+    values[ndcg_name()] = ndcg(ranks)
+    values[MRR] = mrr(ranks)
     return values
 
 
 def hr_name(k: int) -> str:
+    """HR@K's name in the quality figures: ``hr@10``."""
     return f"hr@{k}"
+
+
+def ndcg_name(k: int = NDCG_K) -> str:
+    return f"ndcg@{k}"
+
+
+# The quality report's figures, in its columns' order.
+METRICS = (*(hr_name(k) for k in TOP_KS), ndcg_name(), MRR)
+
+
+def key_name(name: str) -> str:
+    """A figure's name as a Keras metric or ML Metadata key: ``hr@10`` -> ``hr_at_10``."""
+    return name.replace("@", "_at_")
+
+
+def eval_log_name(name: str) -> str:
+    """The Keras log key of a held-out figure the Trainer computes after each epoch (seen
+    movies excluded): ``hr@10`` -> ``val_hr_at_10``."""
+    return f"val_{key_name(name)}"
+
+
+def recall_name(k: int) -> str:
+    """HR@K as the Evaluator's TFMA metric, the gate and the sidecar name it:
+    ``recall_at_10``."""
+    return f"recall_at_{k}"
 
 
 def sliced_metrics(ranks: np.ndarray, slices: Iterable[str]) -> dict[str, dict[str, float]]:

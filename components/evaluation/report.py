@@ -39,12 +39,12 @@ MODELS = {
     "markov": "first-order Markov",
     "popularity": "popularity",
 }
-METRICS = (*(ranking.hr_name(k) for k in ranking.TOP_KS), f"ndcg@{ranking.NDCG_K}", "mrr")
+METRICS = ranking.METRICS
 
 
 def property_name(model: str, metric: str) -> str:
     """ML Metadata property of a test-split figure (seen excluded), e.g. test_markov_hr_at_10."""
-    return f"test_{model}_{metric.replace('@', '_at_')}"
+    return f"test_{model}_{ranking.key_name(metric)}"
 
 
 def score_test_split(
@@ -220,7 +220,7 @@ def write_chart(test: dict[str, dict], path: str) -> None:
 
 def summary_block(content: dict[str, Any]) -> str:
     """A few lines for a run's console summary: the verdict, failed rules, test figures."""
-    hr, ndcg = ranking.hr_name(ranking.DEFAULT_K), f"ndcg@{ranking.NDCG_K}"
+    hr, ndcg = ranking.hr_name(ranking.DEFAULT_K), ranking.ndcg_name()
     lines = [f"Gate: {'BLESSED' if content['blessed'] else 'NOT BLESSED'}"]
     lines += [f"  {_rule_line(r)}" for r in content["gate"]["rules"] if not r["passed"]]
     lines += _context_lines(content)

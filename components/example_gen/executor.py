@@ -30,8 +30,9 @@ from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils, standard_component_specs
 
 from components import names
-from components.data_formats import limits, movielens, spans
-from components.data_formats.movielens import Reason
+from components.data_formats import limits, spans
+from components.data_formats.movielens import layouts, readers, tables, validation
+from components.data_formats.movielens.validation import Reason
 from components.example_gen import timelines
 from components.example_gen.ingest_record import (
     REPORT_FILE,
@@ -111,28 +112,28 @@ class _ParseChunk(beam.DoFn):
 
     def __init__(
         self,
-        layout: movielens.Layout,
-        rules: dict[str, movielens.RatingRules],
+        layout: layouts.Layout,
+        rules: dict[str, validation.RatingRules],
         movie_ids: frozenset[int],
     ):
         self._layout = layout
         self._rules = rules  # per ratings file: a CSV file's columns are its header's
         self._movie_ids = movie_ids
 
-    def process(self, chunk: movielens.Chunk):
+    def process(self, chunk: readers.Chunk):
         by_user: dict[int, list[tuple]] = defaultdict(list)
         outcomes: Counter = Counter()
         first: dict[str, str] = {}
         lines = 0
         rules = self._rules[chunk.path]
-        for line_no, line in movielens.read_chunk(chunk):
+        for line_no, line in readers.read_chunk(chunk):
             lines += 1
-            outcome = movielens.parse_rating(self._layout, line, line_no, rules)
-            if isinstance(outcome, movielens.Rating) and outcome.movie_id not in self._movie_ids:
+            outcome = validation.parse_rating(self._layout, line, line_no, rules)
+            if isinstance(outcome, validation.Rating) and outcome.movie_id not in self._movie_ids:
                 outcome = Reason.UNKNOWN_MOVIE
             if isinstance(outcome, Reason):
                 outcomes[outcome] += 1
-                rejection = movielens.Rejection(chunk.path, line_no, outcome, line)
+                rejection = validation.Rejection(chunk.path, line_no, outcome, line)
                 first.setdefault(outcome.value, rejection.describe())
             else:
                 if chunk.order_offset:  # spans: later spans' ratings order after earlier ones
@@ -178,7 +179,7 @@ class _BuildTimeline(beam.DoFn):
 
     def process(self, user_ratings):
         user_id, chunks = user_ratings
-        ratings = [movielens.Rating(*fields) for chunk in chunks for fields in chunk]
+        ratings = [validation.Rating(*fields) for chunk in chunks for fields in chunk]
         timeline, outcomes = timelines.build_timeline(user_id, ratings, self._settings)
         for reason, count in outcomes.items():
             _counter(f"rejected_{reason.value}").inc(count)
@@ -254,24 +255,24 @@ def plan_source(data_dir: str, settings: IngestSettings, span: int | None) -> So
     from the input pattern and the RangeConfig) and of every earlier span, whose ratings
     are history. Raises DataError for spans that cannot be read as a sequence."""
     if not settings.spans:
-        layout = movielens.detect_layout(data_dir)
+        layout = layouts.detect_layout(data_dir)
         return Source(data_dir, [(data_dir.rstrip("/") + "/" + layout.ratings_file, 0)])
     found = spans.list_spans(data_dir)
     spans.check_sequence(data_dir, found)
     if span is None or not 1 <= span <= found[-1].number:
-        raise movielens.DataError(
+        raise layouts.DataError(
             f"span {span} is not among the spans of {data_dir!r} (1..{found[-1].number})"
         )
     if span < 2:
-        raise movielens.DataError(
+        raise layouts.DataError(
             f"span {span} is the first span: a run holds out its span's ratings and trains on "
             "the spans before it, so the first run is for span 2"
         )
     read = found[:span]
-    layout = movielens.detect_layout(read[-1].folder)
+    layout = layouts.detect_layout(read[-1].folder)
     ratings = []
     for earlier in read:
-        if movielens.detect_layout(earlier.folder) != layout:
+        if layouts.detect_layout(earlier.folder) != layout:
             raise spans.SpanError(
                 f"{earlier.folder!r} is not in the {layout.name} layout of span {span}: "
                 "every span must have the same layout"
@@ -291,13 +292,13 @@ def _ratings_description(data_dir: str, source: Source) -> str:
     return f"{data_dir.rstrip('/')}/{{{first}..{last}}}/{name}"
 
 
-def _input_files(source: Source, layout: movielens.Layout) -> dict[str, dict[str, Any]]:
+def _input_files(source: Source, layout: layouts.Layout) -> dict[str, dict[str, Any]]:
     """Size and SHA-256 of each file read, by role: what lineage traces a model back to.
     For spans, "ratings" is the held-out span's file and ``ratings_span_NNNN`` the others."""
-    files = movielens.input_files(source.catalogue_dir, layout)
+    files = layouts.input_files(source.catalogue_dir, layout)
     for path, offset in source.ratings[:-1]:
         files[f"ratings_span_{spans.span_of(offset):0{spans.SPAN_WIDTH}d}"] = path
-    return {role: dataclasses.asdict(movielens.digest(path)) for role, path in files.items()}
+    return {role: dataclasses.asdict(readers.digest(path)) for role, path in files.items()}
 
 
 def _spans_context(source: Source) -> dict[str, Any] | None:
@@ -338,17 +339,17 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
         span = exec_properties.get(SPAN_KEY)
         source = plan_source(data_dir, settings, None if span is None else int(span))
         catalogue = source.catalogue_dir
-        layout = movielens.detect_layout(catalogue)
+        layout = layouts.detect_layout(catalogue)
         rules = {
-            path: movielens.rating_rules(
+            path: validation.rating_rules(
                 path.rsplit("/", 1)[0], layout, settings.min_timestamp, settings.max_timestamp
             )
             for path, _ in source.ratings
         }
         window = next(iter(rules.values()))  # the same time window for every file
-        movies, movie_report = movielens.read_movies(catalogue, layout)
+        movies, movie_report = tables.read_movies(catalogue, layout)
         write_movie_table(os.path.dirname(self._report_path), movies)
-        users, user_report = movielens.read_users(catalogue, layout)
+        users, user_report = tables.read_users(catalogue, layout)
         ratings_path = _ratings_description(data_dir, source)
         logging.info(
             "MovieLens layout %s in %s: %d movies, %d users with profiles; ratings: %s",
@@ -364,7 +365,7 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
             | "RatingsFile" >> beam.Create(source.ratings)
             | "PlanChunks"
             >> beam.FlatMapTuple(
-                lambda path, offset: movielens.plan_chunks(path, settings.chunk_bytes, offset)
+                lambda path, offset: readers.plan_chunks(path, settings.chunk_bytes, offset)
             )
             | "SpreadChunks" >> beam.Reshuffle()
             | "ParseChunks"
@@ -434,7 +435,7 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
         kept = kept_report_path(examples.uri)
         try:
             report = self._ingest(examples, exec_properties)
-        except movielens.DataError as error:
+        except layouts.DataError as error:
             _keep_report(self._report_path, kept, exec_properties, str(error))
             raise IngestError(f"{error} Ingest report: {kept}", kept) from error
         _keep_report(self._report_path, kept, exec_properties, None)
@@ -469,7 +470,7 @@ class Executor(base_example_gen_executor.BaseExampleGenExecutor):
         return report
 
 
-class IngestError(movielens.DataError):
+class IngestError(layouts.DataError):
     """ExampleGen failed on its data; ``report_path`` is the ingest report kept for it."""
 
     def __init__(self, message: str, report_path: str):
@@ -506,7 +507,7 @@ def file_sections(report: dict[str, Any]) -> list[dict[str, Any]]:
 
 def invalid_lines(section: dict[str, Any]) -> int:
     """A file's bad input: rejected lines, less structural ones and the settings' filters."""
-    return movielens.count_reasons(section["rejected"], movielens.INVALID_REASONS)
+    return validation.count_reasons(section["rejected"], validation.INVALID_REASONS)
 
 
 def summarize(report: dict[str, Any]) -> Summary:
@@ -543,16 +544,16 @@ def input_file_properties(report: dict[str, Any]) -> dict[str, str | int]:
 def check_file(section: dict[str, Any], max_bad_fraction: float) -> None:
     """Fails when a file's share of invalid lines (a FileReport as JSON) is over the limit."""
     invalid = invalid_lines(section)
-    data_lines = section["lines"] - movielens.count_reasons(
-        section["rejected"], movielens.SKIPPED_REASONS
+    data_lines = section["lines"] - validation.count_reasons(
+        section["rejected"], validation.SKIPPED_REASONS
     )
     if data_lines and invalid / data_lines > max_bad_fraction:
         first = "; ".join(
             section["first_rejections"][r]
             for r in sorted(section["first_rejections"])
-            if Reason(r) in movielens.INVALID_REASONS
+            if Reason(r) in validation.INVALID_REASONS
         )
-        raise movielens.DataError(
+        raise layouts.DataError(
             f"{section['file']}: {invalid} of {data_lines} lines are invalid "
             f"({invalid / data_lines:.1%} > max_bad_fraction {max_bad_fraction:.1%}). "
             f"First of each kind: {first}"
@@ -569,7 +570,7 @@ def check_bad_lines(report: dict[str, Any], max_bad_fraction: float) -> None:
         filtered = ratings["accepted"] + rejected.get(Reason.SHORT_TIMELINE.value, 0)
         valid = filtered + rejected.get(Reason.BELOW_MIN_RATING.value, 0)
         settings = IngestSettings.from_dict(report["settings"]).examples
-        raise movielens.DataError(
+        raise layouts.DataError(
             "No examples: "
             + timelines.no_examples_message(ratings["file"], valid, filtered, None, settings)
         )

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from components.data_formats.movielens import DataError
+from components.data_formats.movielens.layouts import DataError
 from components.example_gen import executor, timelines
 
 

@@ -9,7 +9,7 @@ import posixpath
 REPORT_FILE = "ingest_report.json"
 # Beside the node's output folders: every execution's report, kept even when it failed.
 KEPT_REPORTS = "ingest_reports"
-# The input files' roles, as components.data_formats.movielens.input_files names them.
+# The input files' roles, as components.data_formats.movielens.layouts.input_files names them.
 INPUT_ROLES = ("ratings", "movies", "users")
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import tensorflow as tf
 
 from components import names
-from components.data_formats.movielens import Movie
+from components.data_formats.movielens.validation import Movie
 
 
 def write_movie_table(examples_uri: str, movies: dict[int, Movie]) -> None:

@@ -18,7 +18,7 @@ import pyarrow as pa
 from tfx_bsl.coders import example_coder
 
 from components.data_formats import spans
-from components.data_formats.movielens import Movie, Rating, Reason, User
+from components.data_formats.movielens.validation import Movie, Rating, Reason, User
 from components.example_gen import pieces
 from configs import features as raw
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from components.data_formats.movielens import Movie, Rating, Reason, User
+from components.data_formats.movielens.validation import Movie, Rating, Reason, User
 from components.example_gen import pieces
 from components.example_gen import timelines as tl
 from configs import features as raw

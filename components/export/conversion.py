@@ -13,7 +13,7 @@ import numpy as np
 import tensorflow as tf
 from ai_edge_litert.interpreter import Interpreter
 
-from components.evaluation import quality
+from components.evaluation import quality, ranking
 from components.example_gen import timelines
 from components.export import on_device_inputs
 from components.export.layout import ON_DEVICE_SIGNATURES, RECOMMEND_UNSEEN, TOP_IDS, TOP_SCORES
@@ -109,8 +109,9 @@ def _same_ranking(
 
 def hit_rate(model: bytes, inputs: dict[str, np.ndarray], labels: np.ndarray) -> float:
     """HR@K of ``recommend_unseen`` (the signature an app calls) on these examples."""
-    tops = _lite_top(model, RECOMMEND_UNSEEN, inputs)
-    return float(np.mean([label in top[TOP_IDS] for top, label in zip(tops, labels, strict=True)]))
+    lists = [top[TOP_IDS] for top in _lite_top(model, RECOMMEND_UNSEEN, inputs)]
+    k = max((len(top) for top in lists), default=0)
+    return ranking.hit_rate(ranking.ranks_in_lists(lists, labels), k)
 
 
 def int8_variant(

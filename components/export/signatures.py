@@ -39,7 +39,7 @@ from components.export.layout import (
     TOP_IDS,
     TOP_SCORES,
 )
-from components.model.encoders import NEG_INF
+from components.model.masking import NEG_INF
 from components.model.recommender import Recommender
 from components.model.transition_prior import TransitionPrior
 from components.transform import ids

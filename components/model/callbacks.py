@@ -22,8 +22,8 @@ TRAINING_LOG_FILE = "training_log.json"
 
 
 def metric_log_name(k: int) -> str:
-    """The Keras log key of the eval split's HR@K, seen movies excluded."""
-    return f"val_hr_at_{k}"
+    """The Keras log key of the eval split's HR@K, seen movies excluded: ``val_hr_at_K``."""
+    return ranking.eval_log_name(ranking.hr_name(k))
 
 
 class HeldOutEvaluation(keras.callbacks.Callback):
@@ -55,7 +55,7 @@ class HeldOutEvaluation(keras.callbacks.Callback):
         if logs is not None:
             for k in self.ks:
                 logs[metric_log_name(k)] = values[ranking.hr_name(k)]
-            logs[f"val_ndcg_at_{ranking.NDCG_K}"] = values[f"ndcg@{ranking.NDCG_K}"]
+            logs[ranking.eval_log_name(ranking.ndcg_name())] = values[ranking.ndcg_name()]
 
 
 def held_out_batches(recommender, windows: tf.data.Dataset, newest_of: str | None = None):

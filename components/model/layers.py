@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from components.model.encoders import make_encoder
+from components.model.encoders.registry import make_encoder
 from components.model.hparams import HParams
 from components.transform import ids
 from configs.input_config_pb2 import FLOAT, InputConfig

@@ -2,18 +2,19 @@
 
 Context tower (components.model.layers): the history and the user's features, encoded.
 Label tower: one embedding row per movie (or the history's own table when tied). Score =
-dot product (or cosine / temperature); padding and OOV rows are never recommended. Losses
-are in components.model.losses.
+dot product (or cosine / temperature); padding and OOV rows are never recommended. The
+training loss (components.model.losses) is chosen once, from the resolved hyper-parameters.
 """
 
 from __future__ import annotations
 
 import tensorflow as tf
 
+from components.evaluation import ranking_tf
 from components.model import losses
-from components.model.encoders import NEG_INF
 from components.model.hparams import HParams
 from components.model.layers import ContextTower
+from components.model.masking import NEG_INF
 from components.transform import ids
 from configs import input_config
 from configs.input_config_pb2 import InputConfig
@@ -31,6 +32,7 @@ class Recommender(keras.Model):
         movie_vocab_size = vocab_sizes[config.label_feature.vocab_name]
         hparams = hparams.for_config(config).with_loss_for(movie_vocab_size)
         self.hparams = hparams
+        self.training_loss = losses.for_hparams(hparams)
         self.label_name = config.label_feature.feature_name
         self.num_rows = ids.table_rows(movie_vocab_size)
         self.oov_row = ids.oov_row(movie_vocab_size)
@@ -48,7 +50,7 @@ class Recommender(keras.Model):
         )
         # Padding and OOV rows are never a recommendation.
         invalid = [ids.PADDING, self.oov_row]
-        self._row_bias = tf.constant(
+        self.row_bias = tf.constant(
             [NEG_INF if row in invalid else 0.0 for row in range(self.num_rows)], tf.float32
         )
 
@@ -74,19 +76,17 @@ class Recommender(keras.Model):
 
     def loss_at(self, context: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
         """The training loss of contexts ``[n, dim]`` and their known labels ``[n]``."""
-        if self.hparams.loss == "softmax":
-            logits = self._logits("nd,rd->nr", context)
-            return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits))
-        return self._sampled_loss(context, labels)
+        return self.training_loss(self, context, labels)
 
-    def _logits(self, equation: str, context: tf.Tensor) -> tf.Tensor:
-        """Context x movie table: in the context's dtype (bfloat16 under mixed precision, the
-        bulk of a training step), returned in float32 for the softmax."""
-        query = self._query(context)
+    def logits(self, context: tf.Tensor) -> tf.Tensor:
+        """Contexts ``[n, dim]`` x movie table -> ``[n, rows]``: in the context's dtype
+        (bfloat16 under mixed precision, the bulk of a training step), returned in float32
+        for the softmax."""
+        query = self.query(context)
         table = tf.cast(self.scoring_table(), query.dtype)
-        return tf.cast(tf.einsum(equation, query, table), tf.float32) + self._row_bias
+        return tf.cast(tf.einsum("nd,rd->nr", query, table), tf.float32) + self.row_bias
 
-    def _query(self, context: tf.Tensor) -> tf.Tensor:
+    def query(self, context: tf.Tensor) -> tf.Tensor:
         """The context as it meets the movie table: with cosine similarity, unit length and
         divided by the temperature (so logits are cosines / temperature)."""
         if self.hparams.similarity == "cosine":
@@ -109,18 +109,10 @@ class Recommender(keras.Model):
 
     def call(self, inputs: dict[str, tf.Tensor], training=None) -> tf.Tensor:
         """Logits over every movie row: ``[batch, rows]``."""
-        return self._logits("bd,rd->br", self.context(inputs, training=training))
-
-    def _sampled_loss(self, context: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
-        table, context = self.scoring_table(), self._query(tf.cast(context, tf.float32))
-        if self.hparams.loss == "in_batch":
-            return losses.in_batch_softmax(context, table, labels, self.num_rows)
-        return losses.sampled_softmax(
-            context, table, self._row_bias, labels, self.hparams.num_sampled, self.num_rows
-        )
+        return self.logits(self.context(inputs, training=training))
 
     def train_step(self, data):
-        if self.hparams.loss == "softmax":
+        if self.training_loss.compiled:  # Keras' compiled loss (compile_model)
             return super().train_step(data)
         features, labels = data
         labels = tf.reshape(labels, [-1])
@@ -151,9 +143,6 @@ def compile_model(model: Recommender, hparams: HParams) -> None:
     model.compile(
         optimizer=make_optimizer(hparams),
         loss=losses.KnownLabelCrossEntropy(model.oov_row),
-        metrics=[
-            keras.metrics.SparseTopKCategoricalAccuracy(k=k, name=f"hr_at_{k}")
-            for k in hparams.eval_top_k
-        ],
+        metrics=[ranking_tf.HitRate(k) for k in hparams.eval_top_k],  # hr_at_K
         jit_compile=hparams.xla,
     )

@@ -6,22 +6,22 @@ from __future__ import annotations
 import dataclasses
 import pathlib
 
-from components.data_formats import movielens
+from components.data_formats.movielens import layouts, validation
 
-LAYOUTS = tuple(layout.name for layout in movielens.LAYOUTS)
+LAYOUTS = tuple(layout.name for layout in layouts.LAYOUTS)
 BAD_LINE_REASONS = tuple(
     reason.value
     for reason in (
-        movielens.Reason.WRONG_COLUMN_COUNT,
-        movielens.Reason.NON_NUMERIC,
-        movielens.Reason.RATING_OUT_OF_RANGE,
-        movielens.Reason.UNKNOWN_MOVIE,
-        movielens.Reason.DUPLICATE,
+        validation.Reason.WRONG_COLUMN_COUNT,
+        validation.Reason.NON_NUMERIC,
+        validation.Reason.RATING_OUT_OF_RANGE,
+        validation.Reason.UNKNOWN_MOVIE,
+        validation.Reason.DUPLICATE,
     )
 )
-ML100K_GENRES = movielens.ML100K_GENRES
+ML100K_GENRES = validation.ML100K_GENRES
 GENRES = ML100K_GENRES[1:]  # ML-1M's 18 genres; ML-100K adds "unknown" in front
-NO_GENRES = movielens.NO_GENRES
+NO_GENRES = validation.NO_GENRES
 
 
 class Stream:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from components.model import encoders
+from components.model.encoders import registry
 from components.model.hparams import HParams
 from configs.input_config_pb2 import BOW, CNN, HSTU, LSTM, TRANSFORMER
 
@@ -17,7 +17,7 @@ LENGTH, DIM = 8, 6
 
 def _encoder(encoder_type: int) -> tf.keras.layers.Layer:
     tf.keras.utils.set_random_seed(0)
-    return encoders.make_encoder(encoder_type, LENGTH, DIM, HPARAMS)
+    return registry.make_encoder(encoder_type, LENGTH, DIM, HPARAMS)
 
 
 def _history(length: int, items: int, padding_values: str) -> tuple[tf.Tensor, tf.Tensor]:

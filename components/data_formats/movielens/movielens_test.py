@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from components.data_formats import movielens as ml
-from components.data_formats.movielens import Movie, Rating, Reason, User
+from components.data_formats.movielens import layouts, readers, tables, validation
+from components.data_formats.movielens.validation import Movie, Rating, Reason, User
 
 # --- fixtures ------------------------------------------------------------------------------
 
@@ -59,12 +59,12 @@ def write(directory: Path, files: dict[str, bytes]) -> str:
 
 
 def all_lines(path: Path, chunk_bytes: int, encoding: str = "utf-8") -> list[tuple[int, str]]:
-    chunks = ml.plan_chunks(str(path), chunk_bytes)
-    return [item for chunk in chunks for item in ml.read_chunk(chunk, encoding)]
+    chunks = readers.plan_chunks(str(path), chunk_bytes)
+    return [item for chunk in chunks for item in readers.read_chunk(chunk, encoding)]
 
 
-def parse_ratings_file(layout: ml.Layout, path: Path) -> list[Rating | Reason]:
-    return [ml.parse_rating(layout, line, n) for n, line in all_lines(path, 1 << 20)]
+def parse_ratings_file(layout: layouts.Layout, path: Path) -> list[Rating | Reason]:
+    return [validation.parse_rating(layout, line, n) for n, line in all_lines(path, 1 << 20)]
 
 
 # --- layout detection ----------------------------------------------------------------------
@@ -73,41 +73,41 @@ def parse_ratings_file(layout: ml.Layout, path: Path) -> list[Rating | Reason]:
 @pytest.mark.parametrize(
     ("files", "expected"),
     [
-        ({"ratings.dat": ML1M_RATINGS, "movies.dat": ML1M_MOVIES}, ml.ML_1M),
-        ({"u.data": ML100K_DATA, "u.item": ML100K_ITEM, "u.user": ML100K_USER}, ml.ML_100K),
-        ({"ratings.csv": ML_LATEST_RATINGS, "movies.csv": ML_LATEST_MOVIES}, ml.ML_LATEST),
+        ({"ratings.dat": ML1M_RATINGS, "movies.dat": ML1M_MOVIES}, layouts.ML_1M),
+        ({"u.data": ML100K_DATA, "u.item": ML100K_ITEM, "u.user": ML100K_USER}, layouts.ML_100K),
+        ({"ratings.csv": ML_LATEST_RATINGS, "movies.csv": ML_LATEST_MOVIES}, layouts.ML_LATEST),
     ],
     ids=["ml-1m", "ml-100k", "ml-latest"],
 )
 def test_detect_layout_from_files_present(tmp_path, files, expected):
     # Unrelated files next to the data do not confuse detection.
     files = {**files, "README.txt": b"readme\n", "tags.csv": b"userId,movieId,tag,timestamp\n"}
-    assert ml.detect_layout(write(tmp_path / "d", files)) is expected
+    assert layouts.detect_layout(write(tmp_path / "d", files)) is expected
 
 
 def test_detect_layout_accepts_trailing_slash(tmp_path):
     data_dir = write(tmp_path / "d", {"ratings.dat": ML1M_RATINGS, "movies.dat": ML1M_MOVIES})
-    assert ml.detect_layout(data_dir + "/") is ml.ML_1M
+    assert layouts.detect_layout(data_dir + "/") is layouts.ML_1M
 
 
 def test_detect_layout_missing_movie_file_names_it(tmp_path):
     data_dir = write(tmp_path / "d", {"ratings.dat": ML1M_RATINGS})
-    with pytest.raises(ml.DataError, match=r"ml-1m layout .*movies\.dat is missing"):
-        ml.detect_layout(data_dir)
+    with pytest.raises(layouts.DataError, match=r"ml-1m layout .*movies\.dat is missing"):
+        layouts.detect_layout(data_dir)
 
 
 @pytest.mark.parametrize("empty", ["ratings.csv", "movies.csv"])
 def test_detect_layout_empty_required_file(tmp_path, empty):
     files = {"ratings.csv": ML_LATEST_RATINGS, "movies.csv": ML_LATEST_MOVIES, empty: b""}
     data_dir = write(tmp_path / "d", files)
-    with pytest.raises(ml.DataError, match=re.escape(empty) + r".* is empty"):
-        ml.detect_layout(data_dir)
+    with pytest.raises(layouts.DataError, match=re.escape(empty) + r".* is empty"):
+        layouts.detect_layout(data_dir)
 
 
 def test_detect_layout_without_movielens_files_lists_what_it_expects(tmp_path):
     data_dir = write(tmp_path / "d", {"README.txt": b"nothing here\n", "links.csv": b"a,b\n"})
-    with pytest.raises(ml.DataError) as error:
-        ml.detect_layout(data_dir)
+    with pytest.raises(layouts.DataError) as error:
+        layouts.detect_layout(data_dir)
     message = str(error.value)
     assert "No MovieLens files" in message
     assert data_dir in message
@@ -116,8 +116,8 @@ def test_detect_layout_without_movielens_files_lists_what_it_expects(tmp_path):
 
 
 def test_detect_layout_missing_folder(tmp_path):
-    with pytest.raises(ml.DataError, match="does not exist"):
-        ml.detect_layout(str(tmp_path / "nowhere"))
+    with pytest.raises(layouts.DataError, match="does not exist"):
+        layouts.detect_layout(str(tmp_path / "nowhere"))
 
 
 # --- ml-1m ---------------------------------------------------------------------------------
@@ -126,7 +126,7 @@ def test_detect_layout_missing_folder(tmp_path):
 def test_ml1m_movies_are_latin1_and_years_come_from_the_last_parenthesis(tmp_path):
     assert b"Caf\xe9" in ML1M_MOVIES  # not valid UTF-8: the file must be read as latin-1
     data_dir = write(tmp_path / "d", {"ratings.dat": ML1M_RATINGS, "movies.dat": ML1M_MOVIES})
-    movies, report = ml.read_movies(data_dir, ml.ML_1M)
+    movies, report = tables.read_movies(data_dir, layouts.ML_1M)
     assert movies == {
         10: Movie(10, "Café au lait (1994)", 1994, ("Comedy", "Drama")),
         20: Movie(20, "Bicycle Thief, The (Ladri di biciclette) (1948)", 1948, ("Drama",)),
@@ -137,13 +137,13 @@ def test_ml1m_movies_are_latin1_and_years_come_from_the_last_parenthesis(tmp_pat
 def test_ml1m_ratings_and_users(tmp_path):
     path = tmp_path / "ratings.dat"
     path.write_bytes(ML1M_RATINGS)
-    assert parse_ratings_file(ml.ML_1M, path) == [
+    assert parse_ratings_file(layouts.ML_1M, path) == [
         Rating(1, 10, 5.0, 978300760, 1),
         Rating(1, 20, 3.0, 978300761, 2),
         Rating(2, 10, 4.0, 978300762, 3),
     ]
     data_dir = write(tmp_path / "d", {"users.dat": ML1M_USERS})
-    users, report = ml.read_users(data_dir, ml.ML_1M)
+    users, report = tables.read_users(data_dir, layouts.ML_1M)
     assert users == {1: User(1, "F", 1, "10", "480"), 2: User(2, "M", 56, "16", "700")}
     assert (report.lines, report.accepted) == (2, 2)
 
@@ -151,7 +151,7 @@ def test_ml1m_ratings_and_users(tmp_path):
 def test_ml1m_crlf_line_endings(tmp_path):
     path = tmp_path / "ratings.dat"
     path.write_bytes(b"1::10::5::978300760\r\n2::20::1::978300761\r\n")
-    assert parse_ratings_file(ml.ML_1M, path) == [
+    assert parse_ratings_file(layouts.ML_1M, path) == [
         Rating(1, 10, 5.0, 978300760, 1),
         Rating(2, 20, 1.0, 978300761, 2),
     ]
@@ -162,7 +162,7 @@ def test_ml1m_crlf_line_endings(tmp_path):
 
 def test_ml100k_movies_genre_flags_and_years(tmp_path):
     data_dir = write(tmp_path / "d", {"u.data": ML100K_DATA, "u.item": ML100K_ITEM})
-    movies, report = ml.read_movies(data_dir, ml.ML_100K)
+    movies, report = tables.read_movies(data_dir, layouts.ML_100K)
     assert movies[1] == Movie(1, "Toy Story (1995)", 1995, ("Animation", "Children's", "Comedy"))
     # No year anywhere -> 0; first flag is "unknown".
     assert movies[267] == Movie(267, "unknown", 0, ("unknown",))
@@ -175,23 +175,28 @@ def test_ml100k_movies_genre_flags_and_years(tmp_path):
 def test_ml100k_ratings_are_tab_separated(tmp_path):
     path = tmp_path / "u.data"
     path.write_bytes(ML100K_DATA)
-    assert parse_ratings_file(ml.ML_100K, path) == [
+    assert parse_ratings_file(layouts.ML_100K, path) == [
         Rating(196, 242, 3.0, 881250949, 1),
         Rating(186, 302, 3.0, 891717742, 2),
     ]
-    assert ml.parse_rating(ml.ML_100K, "196::242::3::881250949", 1) is Reason.WRONG_COLUMN_COUNT
+    assert (
+        validation.parse_rating(layouts.ML_100K, "196::242::3::881250949", 1)
+        is Reason.WRONG_COLUMN_COUNT
+    )
 
 
 def test_ml100k_users_are_id_age_gender_occupation_zip(tmp_path):
     data_dir = write(tmp_path / "d", {"u.user": ML100K_USER})
-    users, report = ml.read_users(data_dir, ml.ML_100K)
+    users, report = tables.read_users(data_dir, layouts.ML_100K)
     assert users == {
         1: User(1, "M", 24, "technician", "857"),
         2: User(2, "F", 53, "other", "940"),
     }
     assert report.accepted == 2
     # ML-1M's order (gender before age) is not accepted in a u.user file.
-    assert ml.parse_user(ml.ML_100K, "1|M|24|technician|85711", 1) is Reason.NON_NUMERIC
+    assert (
+        validation.parse_user(layouts.ML_100K, "1|M|24|technician|85711", 1) is Reason.NON_NUMERIC
+    )
 
 
 # --- ml-latest -----------------------------------------------------------------------------
@@ -201,7 +206,7 @@ def test_ml_latest_movies_csv(tmp_path):
     data_dir = write(
         tmp_path / "d", {"ratings.csv": ML_LATEST_RATINGS, "movies.csv": ML_LATEST_MOVIES}
     )
-    movies, report = ml.read_movies(data_dir, ml.ML_LATEST)
+    movies, report = tables.read_movies(data_dir, layouts.ML_LATEST)
     assert movies == {
         1: Movie(
             1,
@@ -227,7 +232,7 @@ def test_ml_latest_movies_csv(tmp_path):
 def test_ml_latest_ratings_header_and_half_stars(tmp_path):
     path = tmp_path / "ratings.csv"
     path.write_bytes(ML_LATEST_RATINGS)
-    assert parse_ratings_file(ml.ML_LATEST, path) == [
+    assert parse_ratings_file(layouts.ML_LATEST, path) == [
         Reason.HEADER,
         Rating(1, 1, 4.0, 964982703, 2),
         Rating(1, 3, 0.5, 964981247, 3),
@@ -249,7 +254,7 @@ def test_ml_latest_ratings_header_and_half_stars(tmp_path):
     ],
 )
 def test_year_from_title(title, year):
-    assert ml.year_from_title(title) == year
+    assert validation.year_from_title(title) == year
 
 
 # --- broken lines --------------------------------------------------------------------------
@@ -258,79 +263,83 @@ def test_year_from_title(title, year):
 @pytest.mark.parametrize(
     ("layout", "line", "line_no", "reason"),
     [
-        (ml.ML_1M, "1::10::5", 4, Reason.WRONG_COLUMN_COUNT),
-        (ml.ML_1M, "1::10::5::978300760::9", 4, Reason.WRONG_COLUMN_COUNT),
-        (ml.ML_1M, "1,10,5,978300760", 4, Reason.WRONG_COLUMN_COUNT),
-        (ml.ML_1M, "1::ten::5::978300760", 4, Reason.NON_NUMERIC),
-        (ml.ML_1M, "1::10::five::978300760", 4, Reason.NON_NUMERIC),
-        (ml.ML_1M, "1::10::5::9783.5", 4, Reason.NON_NUMERIC),
-        (ml.ML_1M, "::10::5::978300760", 4, Reason.NON_NUMERIC),
-        (ml.ML_1M, "1::10::0::978300760", 4, Reason.RATING_OUT_OF_RANGE),
-        (ml.ML_1M, "1::10::6::978300760", 4, Reason.RATING_OUT_OF_RANGE),
-        (ml.ML_1M, "1::10::-1::978300760", 4, Reason.RATING_OUT_OF_RANGE),
-        (ml.ML_1M, "", 4, Reason.BLANK),
-        (ml.ML_1M, "  \r", 4, Reason.BLANK),
-        (ml.ML_1M, ml.UNDECODABLE_LINE, 4, Reason.UNDECODABLE),
-        (ml.ML_100K, "196 242 3 881250949", 4, Reason.WRONG_COLUMN_COUNT),
-        (ml.ML_100K, "196\t242\t6\t881250949", 4, Reason.RATING_OUT_OF_RANGE),
-        (ml.ML_LATEST, "1,1,5.5,964982703", 4, Reason.RATING_OUT_OF_RANGE),
-        (ml.ML_LATEST, "1,1,0.0,964982703", 4, Reason.RATING_OUT_OF_RANGE),
-        (ml.ML_LATEST, "1,1,nan,964982703", 4, Reason.RATING_OUT_OF_RANGE),
-        (ml.ML_LATEST, "1,1,4.0", 4, Reason.WRONG_COLUMN_COUNT),
-        (ml.ML_LATEST, "1,1,4.0,964982703,extra", 4, Reason.WRONG_COLUMN_COUNT),
-        (ml.ML_LATEST, "1,1,4.0,964982703.0", 4, Reason.NON_NUMERIC),
-        (ml.ML_LATEST, "u1,1,4.0,964982703", 4, Reason.NON_NUMERIC),
-        (ml.ML_LATEST, "", 4, Reason.BLANK),
-        (ml.ML_LATEST, "userId,movieId,rating,timestamp", 1, Reason.HEADER),
+        (layouts.ML_1M, "1::10::5", 4, Reason.WRONG_COLUMN_COUNT),
+        (layouts.ML_1M, "1::10::5::978300760::9", 4, Reason.WRONG_COLUMN_COUNT),
+        (layouts.ML_1M, "1,10,5,978300760", 4, Reason.WRONG_COLUMN_COUNT),
+        (layouts.ML_1M, "1::ten::5::978300760", 4, Reason.NON_NUMERIC),
+        (layouts.ML_1M, "1::10::five::978300760", 4, Reason.NON_NUMERIC),
+        (layouts.ML_1M, "1::10::5::9783.5", 4, Reason.NON_NUMERIC),
+        (layouts.ML_1M, "::10::5::978300760", 4, Reason.NON_NUMERIC),
+        (layouts.ML_1M, "1::10::0::978300760", 4, Reason.RATING_OUT_OF_RANGE),
+        (layouts.ML_1M, "1::10::6::978300760", 4, Reason.RATING_OUT_OF_RANGE),
+        (layouts.ML_1M, "1::10::-1::978300760", 4, Reason.RATING_OUT_OF_RANGE),
+        (layouts.ML_1M, "", 4, Reason.BLANK),
+        (layouts.ML_1M, "  \r", 4, Reason.BLANK),
+        (layouts.ML_1M, readers.UNDECODABLE_LINE, 4, Reason.UNDECODABLE),
+        (layouts.ML_100K, "196 242 3 881250949", 4, Reason.WRONG_COLUMN_COUNT),
+        (layouts.ML_100K, "196\t242\t6\t881250949", 4, Reason.RATING_OUT_OF_RANGE),
+        (layouts.ML_LATEST, "1,1,5.5,964982703", 4, Reason.RATING_OUT_OF_RANGE),
+        (layouts.ML_LATEST, "1,1,0.0,964982703", 4, Reason.RATING_OUT_OF_RANGE),
+        (layouts.ML_LATEST, "1,1,nan,964982703", 4, Reason.RATING_OUT_OF_RANGE),
+        (layouts.ML_LATEST, "1,1,4.0", 4, Reason.WRONG_COLUMN_COUNT),
+        (layouts.ML_LATEST, "1,1,4.0,964982703,extra", 4, Reason.WRONG_COLUMN_COUNT),
+        (layouts.ML_LATEST, "1,1,4.0,964982703.0", 4, Reason.NON_NUMERIC),
+        (layouts.ML_LATEST, "u1,1,4.0,964982703", 4, Reason.NON_NUMERIC),
+        (layouts.ML_LATEST, "", 4, Reason.BLANK),
+        (layouts.ML_LATEST, "userId,movieId,rating,timestamp", 1, Reason.HEADER),
     ],
 )
 def test_broken_rating_lines_get_their_reason(layout, line, line_no, reason):
-    assert ml.parse_rating(layout, line, line_no) is reason
+    assert validation.parse_rating(layout, line, line_no) is reason
 
 
 def test_blank_first_line_of_csv_is_blank_not_header():
-    assert ml.parse_rating(ml.ML_LATEST, "", 1) is Reason.BLANK
+    assert validation.parse_rating(layouts.ML_LATEST, "", 1) is Reason.BLANK
 
 
 @pytest.mark.parametrize(
     ("layout", "line", "reason"),
     [
-        (ml.ML_1M, "10::Heat (1995)", Reason.WRONG_COLUMN_COUNT),
-        (ml.ML_1M, "ten::Heat (1995)::Action", Reason.NON_NUMERIC),
-        (ml.ML_1M, "", Reason.BLANK),
-        (ml.ML_100K, "1|Toy Story (1995)|01-Jan-1995||url|0|0|0|1|1|1", Reason.WRONG_COLUMN_COUNT),
+        (layouts.ML_1M, "10::Heat (1995)", Reason.WRONG_COLUMN_COUNT),
+        (layouts.ML_1M, "ten::Heat (1995)::Action", Reason.NON_NUMERIC),
+        (layouts.ML_1M, "", Reason.BLANK),
         (
-            ml.ML_100K,
+            layouts.ML_100K,
+            "1|Toy Story (1995)|01-Jan-1995||url|0|0|0|1|1|1",
+            Reason.WRONG_COLUMN_COUNT,
+        ),
+        (
+            layouts.ML_100K,
             "1|Toy Story (1995)|01-Jan-1995||url|0|0|0|1|1|1|0|0|0|0|0|0|0|0|0|0|0|0|2",
             Reason.NON_NUMERIC,
         ),
         (
-            ml.ML_100K,
+            layouts.ML_100K,
             "x|Toy Story (1995)|01-Jan-1995||url|0|0|0|1|1|1|0|0|0|0|0|0|0|0|0|0|0|0|0",
             Reason.NON_NUMERIC,
         ),
-        (ml.ML_LATEST, "11,American President, The (1995),Comedy", Reason.WRONG_COLUMN_COUNT),
-        (ml.ML_LATEST, "x,Heat (1995),Action", Reason.NON_NUMERIC),
-        (ml.ML_LATEST, ml.UNDECODABLE_LINE, Reason.UNDECODABLE),
+        (layouts.ML_LATEST, "11,American President, The (1995),Comedy", Reason.WRONG_COLUMN_COUNT),
+        (layouts.ML_LATEST, "x,Heat (1995),Action", Reason.NON_NUMERIC),
+        (layouts.ML_LATEST, readers.UNDECODABLE_LINE, Reason.UNDECODABLE),
     ],
 )
 def test_broken_movie_lines_get_their_reason(layout, line, reason):
-    assert ml.parse_movie(layout, line, 5) is reason
+    assert validation.parse_movie(layout, line, 5) is reason
 
 
 @pytest.mark.parametrize(
     ("layout", "line", "reason"),
     [
-        (ml.ML_1M, "1::F::1::10", Reason.WRONG_COLUMN_COUNT),
-        (ml.ML_1M, "1::F::young::10::48067", Reason.NON_NUMERIC),
-        (ml.ML_1M, "one::F::1::10::48067", Reason.NON_NUMERIC),
-        (ml.ML_1M, " \r", Reason.BLANK),
-        (ml.ML_100K, "1|24|M|technician", Reason.WRONG_COLUMN_COUNT),
-        (ml.ML_100K, "1::24::M::technician::85711", Reason.WRONG_COLUMN_COUNT),
+        (layouts.ML_1M, "1::F::1::10", Reason.WRONG_COLUMN_COUNT),
+        (layouts.ML_1M, "1::F::young::10::48067", Reason.NON_NUMERIC),
+        (layouts.ML_1M, "one::F::1::10::48067", Reason.NON_NUMERIC),
+        (layouts.ML_1M, " \r", Reason.BLANK),
+        (layouts.ML_100K, "1|24|M|technician", Reason.WRONG_COLUMN_COUNT),
+        (layouts.ML_100K, "1::24::M::technician::85711", Reason.WRONG_COLUMN_COUNT),
     ],
 )
 def test_broken_user_lines_get_their_reason(layout, line, reason):
-    assert ml.parse_user(layout, line, 5) is reason
+    assert validation.parse_user(layout, line, 5) is reason
 
 
 def test_invalid_utf8_line_in_ratings_csv_is_undecodable_and_neighbours_parse(tmp_path):
@@ -341,7 +350,7 @@ def test_invalid_utf8_line_in_ratings_csv_is_undecodable_and_neighbours_parse(tm
         b"1,\xff\xfe,4.0,964982703\n"
         b"1,3,3.0,964981247\n"
     )
-    outcomes = parse_ratings_file(ml.ML_LATEST, path)
+    outcomes = parse_ratings_file(layouts.ML_LATEST, path)
     assert outcomes == [
         Reason.HEADER,
         Rating(1, 1, 4.0, 964982703, 2),
@@ -360,7 +369,7 @@ def test_invalid_utf8_in_movies_csv_is_counted_undecodable(tmp_path):
             ),
         },
     )
-    movies, report = ml.read_movies(data_dir, ml.ML_LATEST)
+    movies, report = tables.read_movies(data_dir, layouts.ML_LATEST)
     assert set(movies) == {1}
     assert report.rejected == {"header": 1, "undecodable": 1}
     assert "line 3" in report.first_rejections["undecodable"]
@@ -368,8 +377,8 @@ def test_invalid_utf8_in_movies_csv_is_counted_undecodable(tmp_path):
 
 
 def test_nul_byte_in_ml_latest_rating_line_is_rejected_not_raised():
-    outcome = ml.parse_rating(ml.ML_LATEST, "1,1\x00,4.0,964982703", 7)
-    assert outcome is ml.Reason.MALFORMED
+    outcome = validation.parse_rating(layouts.ML_LATEST, "1,1\x00,4.0,964982703", 7)
+    assert outcome is validation.Reason.MALFORMED
 
 
 def test_nul_byte_in_movies_csv_is_counted_not_raised(tmp_path):
@@ -382,7 +391,7 @@ def test_nul_byte_in_movies_csv_is_counted_not_raised(tmp_path):
             ),
         },
     )
-    movies, report = ml.read_movies(data_dir, ml.ML_LATEST)
+    movies, report = tables.read_movies(data_dir, layouts.ML_LATEST)
     assert set(movies) == {1}
     assert report.lines == report.accepted + sum(report.rejected.values()) == 3
 
@@ -401,7 +410,7 @@ def test_read_movies_report_reconciles_and_first_duplicate_wins(tmp_path):
         "20::Heat again (1995)::Action\n"  # 7 duplicate id
     ).encode("latin-1")
     data_dir = write(tmp_path / "d", {"ratings.dat": ML1M_RATINGS, "movies.dat": movies_dat})
-    movies, report = ml.read_movies(data_dir, ml.ML_1M)
+    movies, report = tables.read_movies(data_dir, layouts.ML_1M)
     assert movies[10].title == "Café au lait (1994)"
     assert movies[20].title == "Heat (1995)"
     assert set(movies) == {10, 20}
@@ -423,7 +432,7 @@ def test_read_movies_report_reconciles_and_first_duplicate_wins(tmp_path):
 def test_read_users_report_reconciles_with_duplicates(tmp_path):
     users_dat = b"1::F::1::10::48067\n1::M::25::3::11111\n2::M::56::16\n\n3::F::18::4::02139\n"
     data_dir = write(tmp_path / "d", {"users.dat": users_dat})
-    users, report = ml.read_users(data_dir, ml.ML_1M)
+    users, report = tables.read_users(data_dir, layouts.ML_1M)
     assert users == {1: User(1, "F", 1, "10", "480"), 3: User(3, "F", 18, "4", "021")}
     assert report.lines == 5
     assert report.accepted == 2
@@ -433,8 +442,8 @@ def test_read_users_report_reconciles_with_duplicates(tmp_path):
 
 def test_read_users_without_users_file(tmp_path):
     data_dir = write(tmp_path / "d", {"ratings.dat": ML1M_RATINGS, "movies.dat": ML1M_MOVIES})
-    assert ml.read_users(data_dir, ml.ML_1M) == ({}, None)
-    assert ml.read_users(data_dir, ml.ML_LATEST) == ({}, None)
+    assert tables.read_users(data_dir, layouts.ML_1M) == ({}, None)
+    assert tables.read_users(data_dir, layouts.ML_LATEST) == ({}, None)
 
 
 # --- chunks --------------------------------------------------------------------------------
@@ -458,7 +467,7 @@ def test_chunks_yield_every_line_once_with_line_numbers(tmp_path, chunk_bytes, t
     data = "\n".join(CHUNK_LINES).encode() + (b"\n" if trailing_newline else b"")
     path = tmp_path / "ratings.csv"
     path.write_bytes(data)
-    chunks = ml.plan_chunks(str(path), chunk_bytes)
+    chunks = readers.plan_chunks(str(path), chunk_bytes)
     # Chunks tile the file and start on line boundaries.
     assert chunks[0].start == 0
     assert chunks[-1].end == len(data)
@@ -475,9 +484,9 @@ def test_chunks_of_a_crlf_file_yield_every_line_once(tmp_path):
     data = b"".join(f"{user}::{movie}::4::9783001{movie}\r\n".encode() for user, movie in pairs)
     path = tmp_path / "ratings.dat"
     path.write_bytes(data)
-    chunks = ml.plan_chunks(str(path), 7)
+    chunks = readers.plan_chunks(str(path), 7)
     assert chunks[-1].end == len(data)
-    outcomes = [ml.parse_rating(ml.ML_1M, text, n) for n, text in all_lines(path, 7)]
+    outcomes = [validation.parse_rating(layouts.ML_1M, text, n) for n, text in all_lines(path, 7)]
     assert outcomes == [
         Rating(user, movie, 4.0, int(f"9783001{movie}"), n)
         for n, (user, movie) in enumerate(pairs, start=1)
@@ -496,7 +505,10 @@ def test_chunks_never_split_a_multibyte_character(tmp_path):
 def test_chunk_line_numbers_match_parse_results(tmp_path):
     path = tmp_path / "ratings.dat"
     path.write_bytes(b"1::10::5::978300100\n1::20::9::978300101\n\n2::10::4::978300102")
-    outcomes = [ml.parse_rating(ml.ML_1M, line, n) for n, line in all_lines(path, chunk_bytes=7)]
+    outcomes = [
+        validation.parse_rating(layouts.ML_1M, line, n)
+        for n, line in all_lines(path, chunk_bytes=7)
+    ]
     assert outcomes == [
         Rating(1, 10, 5.0, 978300100, 1),
         Reason.RATING_OUT_OF_RANGE,
@@ -508,12 +520,12 @@ def test_chunk_line_numbers_match_parse_results(tmp_path):
 def test_plan_chunks_of_empty_file(tmp_path):
     path = tmp_path / "ratings.csv"
     path.write_bytes(b"")
-    assert ml.plan_chunks(str(path), 7) == []
+    assert readers.plan_chunks(str(path), 7) == []
 
 
 # --- value ranges (components/data_formats/limits.py) ----------------------------------------
 
-WINDOW = ml.RatingRules(min_timestamp=788_918_400, max_timestamp=1_800_000_000)
+WINDOW = validation.RatingRules(min_timestamp=788_918_400, max_timestamp=1_800_000_000)
 
 
 @pytest.mark.parametrize(
@@ -542,7 +554,7 @@ WINDOW = ml.RatingRules(min_timestamp=788_918_400, max_timestamp=1_800_000_000)
     ],
 )
 def test_every_value_is_range_checked(line, reason):
-    outcome = ml.parse_rating(ml.ML_1M, line, 3, WINDOW)
+    outcome = validation.parse_rating(layouts.ML_1M, line, 3, WINDOW)
     assert outcome is reason if reason else isinstance(outcome, Rating)
 
 
@@ -554,9 +566,9 @@ def test_rating_rules_read_columns_in_the_headers_order(tmp_path):
             "movies.csv": ML_LATEST_MOVIES,
         },
     )
-    rules = ml.rating_rules(data_dir, ml.ML_LATEST)
+    rules = validation.rating_rules(data_dir, layouts.ML_LATEST)
     assert rules.columns == (3, 2, 1, 0)
-    assert ml.parse_rating(ml.ML_LATEST, "964982703,4.0,6,1", 2, rules) == Rating(
+    assert validation.parse_rating(layouts.ML_LATEST, "964982703,4.0,6,1", 2, rules) == Rating(
         1, 6, 4.0, 964982703, 2
     )
     # Without a given end, the window ends a day after now.
@@ -575,15 +587,15 @@ def test_rating_rules_read_columns_in_the_headers_order(tmp_path):
 def test_a_header_that_does_not_name_the_columns_is_one_error(tmp_path, header, message):
     path = tmp_path / "ratings.csv"
     path.write_bytes(header + b"1,31,2.5,1260759144\n")
-    with pytest.raises(ml.DataError, match=re.escape(message)) as error:
-        ml.header_columns(str(path), ml.RATING_COLUMNS)
+    with pytest.raises(layouts.DataError, match=re.escape(message)) as error:
+        validation.header_columns(str(path), validation.RATING_COLUMNS)
     assert str(path) in str(error.value)
 
 
 def test_headers_are_matched_after_a_bom_and_without_case(tmp_path):
     path = tmp_path / "movies.csv"
-    path.write_bytes(ml.UTF8_BOM + b"Title,MOVIEID,genres\n")
-    assert ml.header_columns(str(path), ml.MOVIE_COLUMNS) == (1, 0, 2)
+    path.write_bytes(readers.UTF8_BOM + b"Title,MOVIEID,genres\n")
+    assert validation.header_columns(str(path), validation.MOVIE_COLUMNS) == (1, 0, 2)
 
 
 def test_quoted_titles_across_lines_are_one_record_and_the_counts_reconcile(tmp_path):
@@ -595,7 +607,7 @@ def test_quoted_titles_across_lines_are_one_record_and_the_counts_reconcile(tmp_
         b"4,Casino (1995),Crime\n"
     )
     data_dir = write(tmp_path / "d", {"ratings.csv": ML_LATEST_RATINGS, "movies.csv": movies_csv})
-    movies, report = ml.read_movies(data_dir, ml.ML_LATEST)
+    movies, report = tables.read_movies(data_dir, layouts.ML_LATEST)
     assert movies[1] == Movie(1, "Toy Story (1995)", 1995, ("Comedy",))
     assert movies[2] == Movie(2, 'Heat, "the" (1995)', 1995, ("Action",))
     assert set(movies) == {1, 2, 4}
@@ -606,42 +618,42 @@ def test_quoted_titles_across_lines_are_one_record_and_the_counts_reconcile(tmp_
 
 def test_a_bom_is_not_data_in_any_layout(tmp_path):
     # A BOM before a latin-1 movies.dat: UTF-8 lines and latin-1 lines both read.
-    movies_dat = ml.UTF8_BOM + "1::Café (1994)::Comedy\n".encode() + ML1M_MOVIES
+    movies_dat = readers.UTF8_BOM + "1::Café (1994)::Comedy\n".encode() + ML1M_MOVIES
     data_dir = write(tmp_path / "d", {"ratings.dat": ML1M_RATINGS, "movies.dat": movies_dat})
-    movies, report = ml.read_movies(data_dir, ml.ML_1M)
+    movies, report = tables.read_movies(data_dir, layouts.ML_1M)
     assert movies[1].title == "Café (1994)" and movies[10].title == "Café au lait (1994)"
     assert report.rejected == {}
     ratings = tmp_path / "ratings.dat"
-    ratings.write_bytes(ml.UTF8_BOM + ML1M_RATINGS)
-    assert parse_ratings_file(ml.ML_1M, ratings)[0] == Rating(1, 10, 5.0, 978300760, 1)
-    assert [n for n, _ in ml.stream_lines(str(ratings))] == [1, 2, 3]
-    assert next(ml.stream_lines(str(ratings)))[1] == "1::10::5::978300760"
+    ratings.write_bytes(readers.UTF8_BOM + ML1M_RATINGS)
+    assert parse_ratings_file(layouts.ML_1M, ratings)[0] == Rating(1, 10, 5.0, 978300760, 1)
+    assert [n for n, _ in readers.stream_lines(str(ratings))] == [1, 2, 3]
+    assert next(readers.stream_lines(str(ratings)))[1] == "1::10::5::978300760"
 
 
 @pytest.mark.parametrize(
     ("layout", "line", "reason"),
     [
-        (ml.ML_1M, "0::Zero (1995)::Drama", Reason.ID_NOT_POSITIVE),
-        (ml.ML_1M, f"{2**31 + 5}::Big (1995)::Drama", Reason.ID_TOO_LARGE),
-        (ml.ML_1M, "5::Future (2950)::Drama", Reason.YEAR_OUT_OF_RANGE),
-        (ml.ML_LATEST, f"{2**64},Huge (1995),Drama", Reason.NOT_INT64),
+        (layouts.ML_1M, "0::Zero (1995)::Drama", Reason.ID_NOT_POSITIVE),
+        (layouts.ML_1M, f"{2**31 + 5}::Big (1995)::Drama", Reason.ID_TOO_LARGE),
+        (layouts.ML_1M, "5::Future (2950)::Drama", Reason.YEAR_OUT_OF_RANGE),
+        (layouts.ML_LATEST, f"{2**64},Huge (1995),Drama", Reason.NOT_INT64),
     ],
 )
 def test_movie_ids_and_years_are_range_checked(layout, line, reason):
-    assert ml.parse_movie(layout, line, 5) is reason
+    assert validation.parse_movie(layout, line, 5) is reason
 
 
 @pytest.mark.parametrize(
     ("layout", "line", "reason"),
     [
-        (ml.ML_1M, "1::F::121::10::48067", Reason.AGE_OUT_OF_RANGE),
-        (ml.ML_1M, "1::X::25::10::48067", Reason.UNKNOWN_GENDER),
-        (ml.ML_1M, "-1::F::25::10::48067", Reason.ID_NOT_POSITIVE),
-        (ml.ML_100K, "1|24|m|technician|85711", Reason.UNKNOWN_GENDER),
+        (layouts.ML_1M, "1::F::121::10::48067", Reason.AGE_OUT_OF_RANGE),
+        (layouts.ML_1M, "1::X::25::10::48067", Reason.UNKNOWN_GENDER),
+        (layouts.ML_1M, "-1::F::25::10::48067", Reason.ID_NOT_POSITIVE),
+        (layouts.ML_100K, "1|24|m|technician|85711", Reason.UNKNOWN_GENDER),
     ],
 )
 def test_user_profiles_are_range_checked(layout, line, reason):
-    assert ml.parse_user(layout, line, 5) is reason
+    assert validation.parse_user(layout, line, 5) is reason
 
 
 def test_two_layouts_in_one_folder_ask_which(tmp_path):
@@ -651,20 +663,24 @@ def test_two_layouts_in_one_folder_ask_which(tmp_path):
         "ratings.csv": ML_LATEST_RATINGS,
         "movies.csv": ML_LATEST_MOVIES,
     }
-    with pytest.raises(ml.DataError, match=r"ratings\.dat \(ml-1m\) and ratings\.csv.*which one"):
-        ml.detect_layout(write(tmp_path / "d", files))
+    with pytest.raises(
+        layouts.DataError, match=r"ratings\.dat \(ml-1m\) and ratings\.csv.*which one"
+    ):
+        layouts.detect_layout(write(tmp_path / "d", files))
 
 
 def test_a_data_path_to_a_file_is_named_as_such(tmp_path):
     data_dir = write(tmp_path / "d", {"ratings.dat": ML1M_RATINGS, "movies.dat": ML1M_MOVIES})
-    with pytest.raises(ml.DataError, match="is a file, not a folder"):
-        ml.detect_layout(data_dir + "/ratings.dat")
+    with pytest.raises(layouts.DataError, match="is a file, not a folder"):
+        layouts.detect_layout(data_dir + "/ratings.dat")
 
 
 def test_stream_lines_reads_what_read_lines_reads_and_bounds_long_lines(tmp_path):
     path = tmp_path / "ratings.csv"
     path.write_bytes("\n".join(CHUNK_LINES).encode())
-    assert list(ml.stream_lines(str(path), block_bytes=5)) == list(enumerate(CHUNK_LINES, start=1))
+    assert list(readers.stream_lines(str(path), block_bytes=5)) == list(
+        enumerate(CHUNK_LINES, start=1)
+    )
     path.write_bytes(b"x" * 50 + b"\n1,1,4.0,964982703\n")
-    lines = [text for _, text in ml.stream_lines(str(path), block_bytes=8, max_line_bytes=16)]
+    lines = [text for _, text in readers.stream_lines(str(path), block_bytes=8, max_line_bytes=16)]
     assert lines[-1] == "1,1,4.0,964982703" and all(len(text) <= 64 for text in lines)
