@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from components import names
+from components.contracts import model_start
 from components.model.layers import FeatureGroupEmbedding
 from components.model.recommender import Recommender
 from components.transform import ids
@@ -40,8 +40,7 @@ from configs.input_config_pb2 import FLOAT, InputConfig
 FOLDER = os.path.join("assets.extra", "warm_start")
 WEIGHTS_FILE = os.path.join(FOLDER, "weights.npz")
 TABLES_FILE = os.path.join(FOLDER, "tables.json")
-STARTED_FILE = names.WARM_START_STARTED_FILE
-WARM, SCRATCH = "warm_start", "scratch"
+WARM, SCRATCH = model_start.WARM, model_start.SCRATCH
 
 
 class Unavailable(Exception):
@@ -235,15 +234,10 @@ def start(
 
 
 def write_started(serving_model_dir: str, started: Start) -> None:
-    tf.io.gfile.makedirs(os.path.join(serving_model_dir, FOLDER))
-    with tf.io.gfile.GFile(os.path.join(serving_model_dir, STARTED_FILE), "w") as handle:
-        json.dump(started.to_json(), handle, indent=1)
+    model_start.ModelStart(**started.to_json()).write(serving_model_dir)
 
 
 def read_started(serving_model_dir: str) -> dict[str, Any] | None:
     """How an exported model started (None: exported before warm start existed)."""
-    path = os.path.join(serving_model_dir, STARTED_FILE)
-    if not tf.io.gfile.exists(path):
-        return None
-    with tf.io.gfile.GFile(path) as handle:
-        return json.load(handle)
+    started = model_start.ModelStart.read_if_present(serving_model_dir)
+    return started.to_json() if started else None
