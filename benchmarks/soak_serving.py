@@ -39,13 +39,14 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 import components  # noqa: E402,F401  (Keras 2 before TensorFlow)
+from components import names  # noqa: E402
 from components.data_formats import synthetic  # noqa: E402
 from components.export import model_files, serving  # noqa: E402
 from pipeline import metadata, paths  # noqa: E402
 
 ENV = {**os.environ, "PYTHONPATH": REPO, "TF_USE_LEGACY_KERAS": "1"}
 COMPONENTS = {
-    "ExampleGen": "MovieLensExampleGen",
+    "ExampleGen": names.EXAMPLE_GEN,
     "Transform": "Transform",
     "Trainer": "Trainer",
     "Evaluator": "Evaluator",

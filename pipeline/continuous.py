@@ -13,6 +13,7 @@ import os
 
 from ml_metadata.proto import metadata_store_pb2
 
+from components import names
 from components.data_formats import spans
 from pipeline import metadata, paths
 from pipeline.options import LATEST_SPAN, NEXT_SPAN
@@ -44,7 +45,7 @@ def evaluated_spans(output_dir: str, pipeline_name: str) -> set[int]:
         event.artifact_id
         for event in store.get_events_by_execution_ids(evaluators)
         if event.type == metadata_store_pb2.Event.INPUT
-        and any(step.key == "examples" for step in event.path.steps)
+        and any(step.key == names.EXAMPLES_KEY for step in event.path.steps)
     ]
     return {
         artifact.custom_properties["span"].int_value
