@@ -144,11 +144,9 @@ def running(output_dir: str, node: str) -> bool:
         return False
     try:
         store = metadata.readonly_store(path)
-        contexts = [c for c in store.get_contexts_by_type("node") if c.name.endswith("." + node)]
+        executions = store.get_executions_by_id(list(metadata.node_executions(store, node)))
         return any(
-            e.last_known_state == metadata.metadata_store_pb2.Execution.RUNNING
-            for c in contexts
-            for e in store.get_executions_by_context(c.id)
+            e.last_known_state == metadata.metadata_store_pb2.Execution.RUNNING for e in executions
         )
     except Exception:  # the writer may hold the database for a moment
         return False
@@ -206,7 +204,7 @@ def kill_trial(data_dir: str, output_dir: str, point: str, timeout_s: float) -> 
 def concurrent_trial(data_dir: str, output_dir: str, timeout_s: float) -> dict:
     runs_before = len(
         metadata.readonly_store(paths.metadata_path(output_dir)).get_contexts_by_type(
-            "pipeline_run"
+            metadata.RUN_CONTEXT
         )
     )
     processes = [
@@ -228,7 +226,7 @@ def concurrent_trial(data_dir: str, output_dir: str, timeout_s: float) -> dict:
     refusals = [err for _, err in results if "is in use by a live run" in err]
     try:
         store = metadata.readonly_store(paths.metadata_path(output_dir))
-        runs_after = len(store.get_contexts_by_type("pipeline_run"))
+        runs_after = len(store.get_contexts_by_type(metadata.RUN_CONTEXT))
         store_ok = True
     except metadata.StoreError:
         runs_after, store_ok = None, False

@@ -32,7 +32,7 @@ def evaluated_spans(output_dir: str, pipeline_name: str) -> set[int]:
     if not os.path.isfile(paths.metadata_path(output_dir)):
         return set()
     store = metadata.store(output_dir)
-    context = store.get_context_by_type_and_name("pipeline", pipeline_name)
+    context = store.get_context_by_type_and_name(metadata.PIPELINE_CONTEXT, pipeline_name)
     if context is None:
         return set()
     evaluators = [

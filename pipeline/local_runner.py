@@ -245,9 +245,7 @@ def _record_owner(pipeline: pipeline_pb2.Pipeline, run_id: str) -> None:
     )
     with tfx_metadata.Metadata(config) as handle:
         context_lib.prepare_contexts(handle, run_contexts)
-        context = handle.store.get_context_by_type_and_name(
-            constants.PIPELINE_RUN_CONTEXT_TYPE_NAME, run_id
-        )
+        context = metadata.run_context(handle.store, run_id)
         liveness.record_owner(handle.store, context.id)
 
 
