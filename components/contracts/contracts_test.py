@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from components.contracts.base import NewerVersionError
+from components.contracts.baseline_metrics import BaselineMetrics
 from components.contracts.gate_result import GateResult
 from components.contracts.ingest_report import FileSection, IngestReport, InputFile
 from components.contracts.model_start import ModelStart
@@ -60,6 +61,7 @@ QUALITY = {
     "spans": None,
 }
 STARTED = {"started": "scratch", "reason": "first run", "fresh_weights": []}
+BASELINES = {"eval": {"markov": {"seen_excluded": {"overall": {"hr@10": 0.2}}}}}
 SIDECAR = {"model_file": "model.tflite", "k": 10, "movies": {"1": {"title": "Toy Story"}}}
 
 CASES = [
@@ -69,6 +71,7 @@ CASES = [
     (QualityMetrics, QUALITY),
     (ModelStart, STARTED),
     (Sidecar, SIDECAR),
+    (BaselineMetrics, BASELINES),
 ]
 
 
@@ -132,7 +135,8 @@ def test_contracts_import_no_tensorflow():
     code = (
         "import sys, components.contracts.ingest_report, components.contracts.sidecar, "
         "components.contracts.training_log, components.contracts.quality_metrics, "
-        "components.contracts.gate_result, components.contracts.model_start; "
+        "components.contracts.gate_result, components.contracts.model_start, "
+        "components.contracts.baseline_metrics; "
         "print('tensorflow' in sys.modules)"
     )
     completed = subprocess.run(
