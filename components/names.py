@@ -41,9 +41,6 @@ INPUT_CONFIG_KEY = "input_config"
 HPARAMS_KEY = "hparams"
 GATE_K_KEY = "gate_k"
 
-# In ExampleGen's Examples folder: the movie table it read (id -> title, genres, year).
-MOVIES_FILE = "movies.json"
-
 # ML Metadata custom properties: written by one component, read by lineage and the runners.
 BLESSED_PROPERTY = "blessed"  # ModelBlessing (TFX's Evaluator) and the quality report: 0/1
 PUSHED_PROPERTY = "pushed"  # PushedModel: 0/1

@@ -14,6 +14,7 @@ from components.contracts.baseline_metrics import BaselineMetrics
 from components.contracts.gate_result import GateResult
 from components.contracts.ingest_report import FileSection, IngestReport, InputFile
 from components.contracts.model_start import ModelStart
+from components.contracts.movie_table import MovieTable
 from components.contracts.quality_metrics import QualityMetrics
 from components.contracts.sidecar import Sidecar
 from components.contracts.training_log import TrainingLog
@@ -72,6 +73,7 @@ CASES = [
     (ModelStart, STARTED),
     (Sidecar, SIDECAR),
     (BaselineMetrics, BASELINES),
+    (MovieTable, {"1": {"title": "Toy Story", "genres": ["Animation"], "year": 1995}}),
 ]
 
 
@@ -136,7 +138,7 @@ def test_contracts_import_no_tensorflow():
         "import sys, components.contracts.ingest_report, components.contracts.sidecar, "
         "components.contracts.training_log, components.contracts.quality_metrics, "
         "components.contracts.gate_result, components.contracts.model_start, "
-        "components.contracts.baseline_metrics; "
+        "components.contracts.baseline_metrics, components.contracts.movie_table; "
         "print('tensorflow' in sys.modules)"
     )
     completed = subprocess.run(
