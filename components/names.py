@@ -51,6 +51,8 @@ TFLITE_SHA256_PROPERTY = "tflite_sha256"  # PushedModel: the pushed model.tflite
 # PushedModel: set (to the served version) when the blessed model's bytes were those the
 # serving pointer already named, so nothing new was written (pushed = 0).
 PUSH_UNCHANGED_PROPERTY = "unchanged_version"
+# Examples (ExampleGen, span data): the span TFX's driver resolved; also its exec property.
+SPAN_PROPERTY = "span"
 EXAMPLES_COUNT_PREFIX = "examples_"  # Examples: examples_train, examples_eval, examples_test
 # Examples (ExampleGen): the ratings file's lines, those accepted, and rejected_<reason>.
 RATING_LINES_PROPERTY = "rating_lines"

@@ -48,9 +48,9 @@ def evaluated_spans(output_dir: str, pipeline_name: str) -> set[int]:
         and any(step.key == names.EXAMPLES_KEY for step in event.path.steps)
     ]
     return {
-        artifact.custom_properties["span"].int_value
+        artifact.custom_properties[names.SPAN_PROPERTY].int_value
         for artifact in store.get_artifacts_by_id(inputs)
-        if "span" in artifact.custom_properties
+        if names.SPAN_PROPERTY in artifact.custom_properties
     }
 
 

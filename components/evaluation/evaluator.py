@@ -39,7 +39,7 @@ from components.evaluation.eval_config import GateSettings, gate_thresholds, rec
 from components.evaluation.tfma_results import BASELINE, CANDIDATE, OVERALL, model_metrics
 from components.example_gen import timelines
 
-BASELINES_KEY = "baselines"
+BASELINES_KEY = names.BASELINES_KEY
 MIN_LIFT_KEY = "min_lift_over_markov"
 
 

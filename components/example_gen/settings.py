@@ -11,11 +11,12 @@ from google.protobuf import json_format, struct_pb2
 from tfx.proto import example_gen_pb2
 from tfx.types import standard_component_specs
 
+from components import names
 from components.data_formats import limits
 from components.example_gen import timelines
 
 # The span TFX's ExampleGen driver resolved (exec property and Examples custom property).
-SPAN_KEY = "span"
+SPAN_KEY = names.SPAN_PROPERTY
 
 
 @dataclasses.dataclass(frozen=True)
