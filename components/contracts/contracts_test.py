@@ -15,6 +15,7 @@ from components.contracts.gate_result import GateResult
 from components.contracts.ingest_report import FileSection, IngestReport, InputFile
 from components.contracts.model_start import ModelStart
 from components.contracts.movie_table import MovieTable
+from components.contracts.on_device_spec import OnDeviceSpec
 from components.contracts.quality_metrics import QualityMetrics
 from components.contracts.sidecar import Sidecar
 from components.contracts.training_log import TrainingLog
@@ -73,6 +74,7 @@ CASES = [
     (ModelStart, STARTED),
     (Sidecar, SIDECAR),
     (BaselineMetrics, BASELINES),
+    (OnDeviceSpec, {"input_config": "label_feature {}", "string_vocabularies": {"g": ["a"]}}),
     (MovieTable, {"1": {"title": "Toy Story", "genres": ["Animation"], "year": 1995}}),
 ]
 
@@ -138,7 +140,8 @@ def test_contracts_import_no_tensorflow():
         "import sys, components.contracts.ingest_report, components.contracts.sidecar, "
         "components.contracts.training_log, components.contracts.quality_metrics, "
         "components.contracts.gate_result, components.contracts.model_start, "
-        "components.contracts.baseline_metrics, components.contracts.movie_table; "
+        "components.contracts.baseline_metrics, components.contracts.movie_table, "
+        "components.contracts.on_device_spec; "
         "print('tensorflow' in sys.modules)"
     )
     completed = subprocess.run(
