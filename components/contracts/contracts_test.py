@@ -19,6 +19,7 @@ from components.contracts.on_device_spec import OnDeviceSpec
 from components.contracts.quality_metrics import QualityMetrics
 from components.contracts.sidecar import Sidecar
 from components.contracts.training_log import TrainingLog
+from components.contracts.warm_start_tables import WarmStartTables
 
 RATINGS = {
     "file": "ratings.dat",
@@ -75,6 +76,7 @@ CASES = [
     (Sidecar, SIDECAR),
     (BaselineMetrics, BASELINES),
     (OnDeviceSpec, {"input_config": "label_feature {}", "string_vocabularies": {"g": ["a"]}}),
+    (WarmStartTables, {"tables": {"emb/embeddings": "movie"}, "vocabularies": {"movie": ["1"]}}),
     (MovieTable, {"1": {"title": "Toy Story", "genres": ["Animation"], "year": 1995}}),
 ]
 
@@ -141,7 +143,7 @@ def test_contracts_import_no_tensorflow():
         "components.contracts.training_log, components.contracts.quality_metrics, "
         "components.contracts.gate_result, components.contracts.model_start, "
         "components.contracts.baseline_metrics, components.contracts.movie_table, "
-        "components.contracts.on_device_spec; "
+        "components.contracts.on_device_spec, components.contracts.warm_start_tables; "
         "print('tensorflow' in sys.modules)"
     )
     completed = subprocess.run(
