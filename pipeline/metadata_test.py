@@ -63,8 +63,8 @@ def recorded(tmp_path):
     store = Store(str(tmp_path))
     # Node A wrote a1 in run 1, and reused it from cache in run 2; node B wrote a2 in
     # run 1, in a folder that names node A (a folder says nothing: the events do).
-    a1 = store.artifact("/root/A/examples/1")
-    a2 = store.artifact("/root/A/examples/not-really")
+    a1 = store.artifact("gs://bucket/root/A/examples/1")
+    a2 = store.artifact("gs://bucket/root/A/examples/not-really")
     done = store.execution("A", "r1", pb.Execution.COMPLETE, [a1])
     cached = store.execution("A", "r2", pb.Execution.CACHED, [a1])
     other = store.execution("B", "r1", pb.Execution.COMPLETE, [a2])
