@@ -163,7 +163,7 @@ def measure(args: argparse.Namespace) -> dict:
         row["warm_wall_seconds"] = run(warm_flags, os.path.join(logs, f"span{span}-warm.log"))
         row["warm"] = latest_trainer(out)
         row["warm"]["blessed"] = blessed(out)
-        examples = metadata.latest_artifact(out, "Examples", "MovieLensExampleGen")
+        examples = metadata.latest_artifact(out, "Examples", names.EXAMPLE_GEN)
         row["examples"] = {
             split: examples.custom_properties[f"examples_{split}"].int_value
             for split in timelines.SPLITS

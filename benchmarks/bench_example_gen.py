@@ -19,6 +19,7 @@ import time
 import tensorflow as tf
 
 from benchmarks.common import PeakMemory, read_single_process, run_pipeline
+from components import names
 from components.example_gen import timelines
 from configs import input_config
 from pipeline import paths
@@ -81,7 +82,7 @@ def main() -> None:
     )
     pipeline_s, seconds = run.wall_seconds, run.component_seconds
 
-    example_gen_s = seconds["MovieLensExampleGen"]
+    example_gen_s = seconds[names.EXAMPLE_GEN]
     rows = [
         ("examples written (plain script)", f"{plain_count:,}"),
         ("plain single-process script", f"{plain_s:.1f} s"),

@@ -24,6 +24,8 @@ import subprocess
 import sys
 import time
 
+from components.contracts.quality_metrics import CANDIDATE, QualityMetrics
+from components.evaluation.quality import SEEN_EXCLUDED
 from components.model import cloud_trainer
 from components.model.callbacks import read_training_log
 from pipeline import metadata, paths
@@ -67,8 +69,7 @@ def run(args: argparse.Namespace, workers: int) -> dict:
             totals = [m.group(4) for m in map(STEP_LINE.search, handle) if m]
         steps[name.removesuffix(".log")] = int(totals[-1]) if totals else None
     report = metadata.latest_artifact(args.work_dir, "movie_recs.EvaluationReport").uri
-    with open(os.path.join(report, "metrics.json")) as handle:
-        test = json.load(handle)["test"]["candidate"]["seen_excluded"]["overall"]
+    test = QualityMetrics.read(report).overall(CANDIDATE, SEEN_EXCLUDED)
     return {
         "workers": workers,
         "best_eval_hr@10": log["best"],

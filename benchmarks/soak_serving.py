@@ -39,13 +39,14 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 import components  # noqa: E402,F401  (Keras 2 before TensorFlow)
+from components import names  # noqa: E402
 from components.data_formats import synthetic  # noqa: E402
 from components.export import model_files, serving  # noqa: E402
 from pipeline import metadata, paths  # noqa: E402
 
 ENV = {**os.environ, "PYTHONPATH": REPO, "TF_USE_LEGACY_KERAS": "1"}
 COMPONENTS = {
-    "ExampleGen": "MovieLensExampleGen",
+    "ExampleGen": names.EXAMPLE_GEN,
     "Transform": "Transform",
     "Trainer": "Trainer",
     "Evaluator": "Evaluator",
@@ -143,11 +144,9 @@ def running(output_dir: str, node: str) -> bool:
         return False
     try:
         store = metadata.readonly_store(path)
-        contexts = [c for c in store.get_contexts_by_type("node") if c.name.endswith("." + node)]
+        executions = store.get_executions_by_id(list(metadata.node_executions(store, node)))
         return any(
-            e.last_known_state == metadata.metadata_store_pb2.Execution.RUNNING
-            for c in contexts
-            for e in store.get_executions_by_context(c.id)
+            e.last_known_state == metadata.metadata_store_pb2.Execution.RUNNING for e in executions
         )
     except Exception:  # the writer may hold the database for a moment
         return False
@@ -205,7 +204,7 @@ def kill_trial(data_dir: str, output_dir: str, point: str, timeout_s: float) -> 
 def concurrent_trial(data_dir: str, output_dir: str, timeout_s: float) -> dict:
     runs_before = len(
         metadata.readonly_store(paths.metadata_path(output_dir)).get_contexts_by_type(
-            "pipeline_run"
+            metadata.RUN_CONTEXT
         )
     )
     processes = [
@@ -227,7 +226,7 @@ def concurrent_trial(data_dir: str, output_dir: str, timeout_s: float) -> dict:
     refusals = [err for _, err in results if "is in use by a live run" in err]
     try:
         store = metadata.readonly_store(paths.metadata_path(output_dir))
-        runs_after = len(store.get_contexts_by_type("pipeline_run"))
+        runs_after = len(store.get_contexts_by_type(metadata.RUN_CONTEXT))
         store_ok = True
     except metadata.StoreError:
         runs_after, store_ok = None, False

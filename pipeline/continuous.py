@@ -13,6 +13,7 @@ import os
 
 from ml_metadata.proto import metadata_store_pb2
 
+from components import names
 from components.data_formats import spans
 from pipeline import metadata, paths
 from pipeline.options import LATEST_SPAN, NEXT_SPAN
@@ -31,7 +32,7 @@ def evaluated_spans(output_dir: str, pipeline_name: str) -> set[int]:
     if not os.path.isfile(paths.metadata_path(output_dir)):
         return set()
     store = metadata.store(output_dir)
-    context = store.get_context_by_type_and_name("pipeline", pipeline_name)
+    context = store.get_context_by_type_and_name(metadata.PIPELINE_CONTEXT, pipeline_name)
     if context is None:
         return set()
     evaluators = [
@@ -44,12 +45,12 @@ def evaluated_spans(output_dir: str, pipeline_name: str) -> set[int]:
         event.artifact_id
         for event in store.get_events_by_execution_ids(evaluators)
         if event.type == metadata_store_pb2.Event.INPUT
-        and any(step.key == "examples" for step in event.path.steps)
+        and any(step.key == names.EXAMPLES_KEY for step in event.path.steps)
     ]
     return {
-        artifact.custom_properties["span"].int_value
+        artifact.custom_properties[names.SPAN_PROPERTY].int_value
         for artifact in store.get_artifacts_by_id(inputs)
-        if "span" in artifact.custom_properties
+        if names.SPAN_PROPERTY in artifact.custom_properties
     }
 
 

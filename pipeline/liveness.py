@@ -20,7 +20,9 @@ from typing import Any
 from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
-RUN_CONTEXT = "pipeline_run"
+from pipeline import metadata
+
+RUN_CONTEXT = metadata.RUN_CONTEXT
 OWNER_HOST, OWNER_PID = "owner_host", "owner_pid"
 OWNER_PROCESS_START, OWNER_BOOT_ID = "owner_process_start", "owner_boot_id"
 ABANDONED_REASON = "abandoned_reason"
@@ -109,7 +111,7 @@ def record_owner(store: metadata_store.MetadataStore, context_id: int) -> None:
 def abandoned_runs(store: metadata_store.MetadataStore) -> dict[int, str]:
     """Run context id -> why its owner is gone, for runs with unfinished executions."""
     found = {}
-    for context in store.get_contexts_by_type(RUN_CONTEXT):
+    for context in metadata.run_contexts(store):
         reason = owner_gone(_properties(context))
         if reason and any(
             e.last_known_state in _ACTIVE for e in store.get_executions_by_context(context.id)

@@ -38,7 +38,6 @@ import argparse
 import contextlib
 import datetime
 import errno
-import json
 from collections.abc import Callable
 
 from absl import logging
@@ -52,11 +51,13 @@ from tfx.orchestration.portable.mlmd import context_lib
 from tfx.proto.orchestration import pipeline_pb2
 from tfx.utils import path_utils
 
+from components import names
+from components.contracts.ingest_report import IngestReport
+from components.contracts.quality_metrics import QualityMetrics
 from components.data_formats import spans
 from components.data_formats.movielens import layouts
 from components.example_gen import component as example_gen_component
-from components.example_gen import executor as example_gen_executor
-from components.example_gen.ingest_record import REPORT_FILE
+from components.example_gen import ingest_checks
 from components.export import serving
 from components.export.conversion import ParityError
 from components.model import cloud_trainer, workers
@@ -74,7 +75,7 @@ from pipeline import (
 )
 from pipeline.pipeline import create_pipeline
 
-EXAMPLE_GEN = "MovieLensExampleGen"
+EXAMPLE_GEN = names.EXAMPLE_GEN
 # Failures a user can fix: before the run (settings, data, output folder) and during it
 # (ingest, schema anomalies, the file system). Anything else is a bug: its traceback shows.
 SETUP_ERRORS = (
@@ -256,9 +257,7 @@ def _record_owner(pipeline: pipeline_pb2.Pipeline, run_id: str) -> None:
     )
     with tfx_metadata.Metadata(config) as handle:
         context_lib.prepare_contexts(handle, run_contexts)
-        context = handle.store.get_context_by_type_and_name(
-            constants.PIPELINE_RUN_CONTEXT_TYPE_NAME, run_id
-        )
+        context = metadata.run_context(handle.store, run_id)
         liveness.record_owner(handle.store, context.id)
 
 
@@ -395,14 +394,13 @@ def _print_ingest_summary(output_dir: str, run_id: str | None, kept: str | None)
     ExampleGen kept), on the console whatever happened later in the run."""
     path = kept
     if path is None and run_id is not None:
-        examples = metadata.run_artifact(output_dir, run_id, EXAMPLE_GEN, "examples")
-        path = os.path.join(examples.uri, REPORT_FILE) if examples else None
+        examples = metadata.run_artifact(output_dir, run_id, EXAMPLE_GEN, names.EXAMPLES_KEY)
+        path = IngestReport.path(examples.uri) if examples else None
     if path is None or not os.path.isfile(path):
         return
-    with open(path) as handle:
-        report = json.load(handle)
-    if "ratings" in report:
-        summary = example_gen_executor.summarize(report).text
+    report = IngestReport.read_file(path)
+    if report.counted:
+        summary = ingest_checks.summarize(report).text
         print(f"\nIngest ({path}):\n  " + summary.replace("\n", "\n  "))
 
 
@@ -410,10 +408,10 @@ def _print_quality(output_dir: str, run_id: str) -> bool:
     """The run's quality report: gate verdict and test-split figures; False if it has none."""
     from components.evaluation import report
 
-    artifact = metadata.run_artifact(output_dir, run_id, "QualityReport", "report")
+    artifact = metadata.run_artifact(output_dir, run_id, names.QUALITY_REPORT, names.REPORT_KEY)
     if artifact is None:
         return False
-    print(report.summary_block(report.read(artifact.uri)))
+    print(report.summary_block(QualityMetrics.read(artifact.uri).to_json()))
     print(f"Full report: {os.path.join(artifact.uri, report.HTML_FILE)}")
     return True
 
@@ -421,10 +419,9 @@ def _print_quality(output_dir: str, run_id: str) -> bool:
 def _print_pushed(output_dir: str, run_id: str) -> None:
     """Where the served TFLite model is (the serving pointer's version), its size, and a
     sample recommendation; says so when this run's model was the one served already."""
-    from components import names
     from components.export import on_device_model
 
-    pushed = metadata.run_artifact(output_dir, run_id, "TFLitePusher", "pushed_model")
+    pushed = metadata.run_artifact(output_dir, run_id, names.PUSHER, names.PUSHED_MODEL_KEY)
     unchanged = pushed.custom_properties.get(names.PUSH_UNCHANGED_PROPERTY) if pushed else None
     if unchanged is not None:
         print(

@@ -1,8 +1,21 @@
-"""Reading the local ML Metadata store: the newest artifacts a run produced."""
+"""The one ML Metadata layer: opening the store, the contexts TFX records, producers.
+
+The runner, liveness and ``commands.lineage`` read the store through this module (no TFX
+import: the light commands read it too). It owns
+
+- opening the store: read-write for a run (``store``), read-only for looking
+  (``readonly_store``: a damaged file is one StoreError);
+- the contexts TFX registers for every execution: the pipeline (``PIPELINE_CONTEXT``), the
+  run (``RUN_CONTEXT``, named by the run id) and the node (``NODE_CONTEXT``, named
+  ``<pipeline>.<node id>``; pipeline/metadata_test.py keeps them equal to TFX's);
+- which execution produced an artifact: its OUTPUT events, the oldest writer not served
+  from TFX's cache (a cached execution records an OUTPUT event for what it reused).
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 
 from ml_metadata import errors as mlmd_errors
 from ml_metadata.metadata_store import metadata_store
@@ -61,36 +74,104 @@ def store(output_dir: str) -> metadata_store.MetadataStore:
     return metadata_store.MetadataStore(config)
 
 
+# Context types, as tfx.orchestration.portable.mlmd names them.
+PIPELINE_CONTEXT = "pipeline"
+RUN_CONTEXT = "pipeline_run"
+NODE_CONTEXT = "node"
+
+_OUTPUT = metadata_store_pb2.Event.OUTPUT
+
+
+def run_context(
+    handle: metadata_store.MetadataStore, run_id: str
+) -> metadata_store_pb2.Context | None:
+    """The context of run ``run_id`` (TFX's pipeline_run id), None if the store has none."""
+    return handle.get_context_by_type_and_name(RUN_CONTEXT, run_id)
+
+
+def run_contexts(handle: metadata_store.MetadataStore) -> list[metadata_store_pb2.Context]:
+    """Every run's context, oldest first."""
+    contexts = handle.get_contexts_by_type(RUN_CONTEXT)
+    return sorted(contexts, key=lambda c: (c.create_time_since_epoch, c.id))
+
+
+def node_id(context_name: str, pipelines: Iterable[str]) -> str:
+    """The node id of a node context's name (``<pipeline>.<node id>``)."""
+    for pipeline in pipelines:
+        if context_name.startswith(pipeline + "."):
+            return context_name[len(pipeline) + 1 :]
+    return context_name
+
+
+def node_executions(handle: metadata_store.MetadataStore, node: str) -> set[int]:
+    """The ids of every execution of pipeline node ``node`` (of any pipeline in the store)."""
+    pipelines = [c.name for c in handle.get_contexts_by_type(PIPELINE_CONTEXT)]
+    return {
+        execution.id
+        for context in handle.get_contexts_by_type(NODE_CONTEXT)
+        if node_id(context.name, pipelines) == node
+        for execution in handle.get_executions_by_context(context.id)
+    }
+
+
+def is_cached(execution: metadata_store_pb2.Execution) -> bool:
+    return execution.last_known_state == metadata_store_pb2.Execution.CACHED
+
+
+def pick_producer(writers: list, cached=is_cached):
+    """Of the executions with an OUTPUT event for an artifact, the one that did the work:
+    the oldest not served from cache (else the oldest); None when there is none."""
+    writers = sorted(writers, key=lambda e: e.id)
+    real = [e for e in writers if not cached(e)]
+    return (real or writers or [None])[0]
+
+
+def producers(
+    handle: metadata_store.MetadataStore, artifact_ids: list[int]
+) -> dict[int, metadata_store_pb2.Execution]:
+    """Artifact id -> the execution that produced it, through the artifacts' OUTPUT events."""
+    events = [e for e in handle.get_events_by_artifact_ids(artifact_ids) if e.type == _OUTPUT]
+    executions = {
+        e.id: e for e in handle.get_executions_by_id(list({e.execution_id for e in events}))
+    }
+    writers: dict[int, list] = {}
+    for event in events:
+        writers.setdefault(event.artifact_id, []).append(executions[event.execution_id])
+    return {artifact_id: pick_producer(found) for artifact_id, found in writers.items()}
+
+
 def latest_artifact(
     output_dir: str, type_name: str, producer: str | None = None
 ) -> metadata_store_pb2.Artifact:
-    """The newest artifact of a type, optionally only those a given component wrote."""
-    artifacts = [
-        a
-        for a in store(output_dir).get_artifacts_by_type(type_name)
-        if producer is None or f"/{producer}/" in a.uri
-    ]
+    """The newest artifact of a type, optionally only those a given pipeline node produced
+    (``producers``: through the artifacts' OUTPUT events, not their folders)."""
+    handle = store(output_dir)
+    artifacts = handle.get_artifacts_by_type(type_name)
+    if producer is not None and artifacts:
+        ran = node_executions(handle, producer)
+        made = producers(handle, [a.id for a in artifacts])
+        artifacts = [a for a in artifacts if a.id in made and made[a.id].id in ran]
     if not artifacts:
         raise LookupError(f"no {type_name} artifact from {producer or 'any component'}")
     return max(artifacts, key=lambda a: a.id)
 
 
 def run_artifact(
-    output_dir: str, run_id: str, node_id: str, key: str
+    output_dir: str, run_id: str, node: str, key: str
 ) -> metadata_store_pb2.Artifact | None:
     """The artifact a node wrote (or reused from cache) under ``key`` in the run ``run_id``."""
     handle = store(output_dir)
-    run = handle.get_context_by_type_and_name("pipeline_run", run_id)
+    run = run_context(handle, run_id)
     if run is None:
         return None
-    executions = [e.id for e in handle.get_executions_by_context(run.id)]
+    in_run = {e.id for e in handle.get_executions_by_context(run.id)}
+    executions = sorted(in_run & node_executions(handle, node))
     ids = [
         event.artifact_id
         for event in handle.get_events_by_execution_ids(executions)
-        if event.type == metadata_store_pb2.Event.OUTPUT
-        and any(step.key == key for step in event.path.steps)
+        if event.type == _OUTPUT and any(step.key == key for step in event.path.steps)
     ]
-    found = [a for a in handle.get_artifacts_by_id(ids) if f"/{node_id}/" in a.uri]
+    found = handle.get_artifacts_by_id(ids)
     return max(found, key=lambda a: a.id) if found else None
 
 

@@ -16,7 +16,7 @@ import sys
 from components.data_formats import limits
 from components.evaluation.eval_config import GateSettings
 from components.example_gen import timelines
-from components.example_gen.executor import IngestSettings
+from components.example_gen.settings import IngestSettings
 from components.model.hparams import HParams
 from configs import input_config, recipes
 from pipeline import paths

@@ -56,14 +56,14 @@ def create_pipeline(
     example_gen = MovieLensExampleGen(
         input_base=data_dir, settings=settings.ingest, range_config=range_config
     )
-    statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
+    statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs[names.EXAMPLES_KEY])
     schema_gen = tfx.components.ImportSchemaGen(schema_file=f"{schema_dir}/schema.pbtxt")
     example_validator = tfx.components.ExampleValidator(
         statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"]
     )
     anomalies_gate = AnomaliesGate(anomalies=example_validator.outputs["anomalies"])
     transform = tfx.components.Transform(
-        examples=example_gen.outputs["examples"],
+        examples=example_gen.outputs[names.EXAMPLES_KEY],
         schema=schema_gen.outputs["schema"],
         preprocessing_fn=paths.PREPROCESSING_FN,
         custom_config={names.INPUT_CONFIG_KEY: input_config_text},
@@ -81,11 +81,13 @@ def create_pipeline(
     trainer = tfx.components.Trainer(
         run_fn=paths.RUN_FN,
         examples=transform.outputs["transformed_examples"],
-        transform_graph=transform.outputs["transform_graph"],
+        transform_graph=transform.outputs[names.TRANSFORM_GRAPH_KEY],
         schema=schema_gen.outputs["schema"],
         # Only when warm-starting: an input that changes with every blessing would
         # otherwise keep a rerun on unchanged data from being served from cache.
-        base_model=baseline_resolver.outputs["model"] if hparams.warm_start is True else None,
+        base_model=baseline_resolver.outputs[names.MODEL_KEY]
+        if hparams.warm_start is True
+        else None,
         custom_config={
             names.INPUT_CONFIG_KEY: input_config_text,
             names.HPARAMS_KEY: hparams.to_dict(),
@@ -98,32 +100,32 @@ def create_pipeline(
             cloud_trainer.Executor if trainer_cloud else trainer_executor.Executor
         ),
     )
-    baselines = FitBaselines(examples=example_gen.outputs["examples"])
+    baselines = FitBaselines(examples=example_gen.outputs[names.EXAMPLES_KEY])
 
     label_key = input_config.parse(input_config_text).label_feature.feature_name
     evaluator = Evaluator(
-        examples=example_gen.outputs["examples"],
-        model=trainer.outputs["model"],
-        baseline_model=baseline_resolver.outputs["model"],
+        examples=example_gen.outputs[names.EXAMPLES_KEY],
+        model=trainer.outputs[names.MODEL_KEY],
+        baseline_model=baseline_resolver.outputs[names.MODEL_KEY],
         baselines=baselines.outputs["baselines_model"],
         eval_config=make_eval_config(label_key, gate),
         gate=gate,
         example_splits=["eval"],
     )
     quality_report = QualityReport(
-        examples=example_gen.outputs["examples"],
-        model=trainer.outputs["model"],
-        baseline_model=baseline_resolver.outputs["model"],
+        examples=example_gen.outputs[names.EXAMPLES_KEY],
+        model=trainer.outputs[names.MODEL_KEY],
+        baseline_model=baseline_resolver.outputs[names.MODEL_KEY],
         baselines=baselines.outputs["baselines_model"],
-        blessing=evaluator.outputs["blessing"],
+        blessing=evaluator.outputs[names.BLESSING_KEY],
     )
     pusher = TFLitePusher(
-        model=trainer.outputs["model"],
-        model_blessing=evaluator.outputs["blessing"],
-        transform_graph=transform.outputs["transform_graph"],
-        examples=example_gen.outputs["examples"],
-        evaluation=evaluator.outputs["evaluation"],
-        report=quality_report.outputs["report"],
+        model=trainer.outputs[names.MODEL_KEY],
+        model_blessing=evaluator.outputs[names.BLESSING_KEY],
+        transform_graph=transform.outputs[names.TRANSFORM_GRAPH_KEY],
+        examples=example_gen.outputs[names.EXAMPLES_KEY],
+        evaluation=evaluator.outputs[names.EVALUATION_KEY],
+        report=quality_report.outputs[names.REPORT_KEY],
         push_destination=push_destination,
         input_config_text=input_config_text,
         hparams=hparams.to_dict(),

@@ -20,10 +20,12 @@ import shutil
 import tempfile
 from collections import defaultdict
 
+from components.contracts.ingest_report import FileSection
 from components.data_formats import spans
 from components.data_formats.movielens import layouts, readers, tables, validation
 from components.example_gen import timelines
-from components.example_gen.executor import IngestSettings, check_file
+from components.example_gen.ingest_checks import check_file
+from components.example_gen.settings import IngestSettings
 from pipeline import cli_errors
 
 # A run's outputs (examples, transformed examples, models, evaluations) were measured at
@@ -75,7 +77,7 @@ def inspect_data(data_dir: str, settings: IngestSettings) -> DataFiles:
     _, user_report = tables.read_users(data_dir, layout)
     for report in (movie_report, user_report):
         if report is not None:
-            check_file(report.to_json(), settings.max_bad_fraction)
+            check_file(FileSection.from_json(report.to_json()), settings.max_bad_fraction)
     return DataFiles(data_dir, layout, files, rules, frozenset(movies))
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import json
 import logging
 import os
 import sys
@@ -241,27 +240,21 @@ def _uri(output_dir: str, run_id: str, node: str, key: str) -> str:
     return artifact.uri
 
 
-def _read_json(path: str) -> dict:
-    with open(path) as handle:
-        return json.load(handle)
-
-
 def _examples(output_dir: str, run_id: str) -> str:
-    from components.example_gen import executor
-    from components.example_gen.ingest_record import REPORT_FILE
+    from components.contracts.ingest_report import IngestReport
+    from components.example_gen import ingest_checks
 
-    examples_uri = _uri(output_dir, run_id, "MovieLensExampleGen", "examples")
-    report = _read_json(os.path.join(examples_uri, REPORT_FILE))
-    files = executor.file_sections(report)
-    lines = sum(section["lines"] for section in files)
+    report = IngestReport.read(_uri(output_dir, run_id, names.EXAMPLE_GEN, names.EXAMPLES_KEY))
+    files = report.file_sections()
+    lines = sum(section.lines for section in files)
     # Headers and blank lines are not bad input: only invalid lines count as rejected.
-    invalid = sum(executor.invalid_lines(section) for section in files)
-    examples = ", ".join(f"{split} {n}" for split, n in report["examples"].items())
+    invalid = sum(ingest_checks.invalid_lines(section) for section in files)
+    examples = ", ".join(f"{split} {n}" for split, n in report.examples.items())
     return f"{lines} lines, {invalid} invalid; examples: {examples}"
 
 
 def _vocabularies(output_dir: str, run_id: str) -> str:
-    graph_uri = _uri(output_dir, run_id, "Transform", "transform_graph")
+    graph_uri = _uri(output_dir, run_id, names.TRANSFORM, names.TRANSFORM_GRAPH_KEY)
     assets = os.path.join(graph_uri, "transform_fn", "assets")
     sizes = {}
     for name in sorted(os.listdir(assets)):
@@ -271,46 +264,45 @@ def _vocabularies(output_dir: str, run_id: str) -> str:
 
 
 def _training(output_dir: str, run_id: str) -> str:
-    from components.model.callbacks import read_training_log
+    from components.contracts.training_log import TrainingLog
 
-    log = read_training_log(_uri(output_dir, run_id, "Trainer", "model_run"))
+    log = TrainingLog.read(_uri(output_dir, run_id, names.TRAINER, names.MODEL_RUN_KEY))
     return (
-        f"{log['epochs_trained']} epochs (batch {log['batch_size']}), best epoch "
-        f"{log['best_epoch']}: eval {log['monitor'].removeprefix('val_')} {log['best']:.4f}, "
-        f"ended by {log['ended_by'].replace('_', ' ')}"
+        f"{log.epochs_trained} epochs (batch {log.settings['batch_size']}), best epoch "
+        f"{log.best_epoch}: eval {log.monitor.removeprefix('val_')} {log.best:.4f}, "
+        f"ended by {log.ended_by.replace('_', ' ')}"
     )
 
 
 def _gate(output_dir: str, run_id: str) -> str:
-    from components.evaluation.evaluator import read_gate
+    from components.contracts.gate_result import GateResult
 
-    gate = read_gate(_uri(output_dir, run_id, "Evaluator", "blessing"))
-    if gate["blessed"]:  # the rule a person wants to see: how far above the baseline
-        return f"BLESSED ({gate['rules'][-1]['detail']})"
-    failed = [f"{rule['rule']}: {rule['detail']}" for rule in gate["rules"] if not rule["passed"]]
+    gate = GateResult.read(_uri(output_dir, run_id, names.EVALUATOR, names.BLESSING_KEY))
+    if gate.blessed:  # the rule a person wants to see: how far above the baseline
+        return f"BLESSED ({gate.rules[-1]['detail']})"
+    failed = [f"{rule['rule']}: {rule['detail']}" for rule in gate.failed()]
     return f"NOT BLESSED ({'; '.join(failed)})"
 
 
 def _test_figures(output_dir: str, run_id: str) -> str:
-    from components.evaluation import quality, ranking, report
+    from components.contracts.quality_metrics import QualityMetrics
+    from components.evaluation import quality, ranking
 
-    content = report.read(_uri(output_dir, run_id, "QualityReport", "report"))
+    content = QualityMetrics.read(_uri(output_dir, run_id, names.QUALITY_REPORT, names.REPORT_KEY))
     hr = ranking.hr_name(ranking.DEFAULT_K)
     cells = [
-        f"{name} {table[quality.SEEN_EXCLUDED]['overall'][hr]:.4f}"
-        for name, table in content["test"].items()
+        f"{name} {content.overall(name, quality.SEEN_EXCLUDED)[hr]:.4f}" for name in content.test
     ]
     return f"test {hr.upper()}: " + ", ".join(cells)
 
 
 def _pushed(output_dir: str, run_id: str) -> str:
-    from components import names
     from components.export.layout import MODEL_FILE
     from pipeline import metadata, paths
 
-    artifact = metadata.run_artifact(output_dir, run_id, "TFLitePusher", "pushed_model")
+    artifact = metadata.run_artifact(output_dir, run_id, names.PUSHER, names.PUSHED_MODEL_KEY)
     if artifact is None:
-        raise LookupError(f"TFLitePusher has no pushed_model in run {run_id}")
+        raise LookupError(f"{names.PUSHER} has no {names.PUSHED_MODEL_KEY} in run {run_id}")
     unchanged = artifact.custom_properties.get(names.PUSH_UNCHANGED_PROPERTY)
     if unchanged is not None:
         return f"unchanged, version {unchanged.string_value} (it serves these model bytes)"
@@ -323,10 +315,10 @@ def _pushed(output_dir: str, run_id: str) -> str:
 
 
 _FIGURES: dict[str, Callable[[str, str], str]] = {
-    "MovieLensExampleGen": _examples,
-    "Transform": _vocabularies,
-    "Trainer": _training,
-    "Evaluator": _gate,
-    "QualityReport": _test_figures,
-    "TFLitePusher": _pushed,
+    names.EXAMPLE_GEN: _examples,
+    names.TRANSFORM: _vocabularies,
+    names.TRAINER: _training,
+    names.EVALUATOR: _gate,
+    names.QUALITY_REPORT: _test_figures,
+    names.PUSHER: _pushed,
 }

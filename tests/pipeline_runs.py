@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import glob
-import json
 import os
 
 import tensorflow as tf
 from tfx import v1 as tfx
 
-from components.example_gen.executor import REPORT_FILE
+from components import names
+from components.contracts.ingest_report import IngestReport
 from pipeline import local_runner
 from pipeline.metadata import latest_artifact, store  # noqa: F401  (re-exported for tests)
 
-EXAMPLE_GEN = "MovieLensExampleGen"
+EXAMPLE_GEN = names.EXAMPLE_GEN
 # A gate every model passes (any recall, any regression, any distance to first-order
 # Markov): for tests about what comes after the gate, not about the model.
 ALWAYS_BLESS = (
@@ -33,8 +33,7 @@ def run_pipeline(data_dir: str, output_dir: str, *extra: str) -> None:
 
 def ingest_report(output_dir: str) -> dict:
     examples = latest_artifact(output_dir, "Examples", EXAMPLE_GEN)
-    with open(os.path.join(examples.uri, REPORT_FILE)) as handle:
-        return json.load(handle)
+    return IngestReport.read(examples.uri).to_json()
 
 
 def read_examples(artifact_uri: str, split: str) -> list[tf.train.Example]:

@@ -30,6 +30,8 @@ from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
 from commands import lineage
+from components import names
+from components.contracts.ingest_report import IngestReport
 from components.data_formats import limits, synthetic
 from components.data_formats.movielens import validation
 from components.data_formats.movielens.readers import UTF8_BOM
@@ -96,7 +98,8 @@ def reconciled(section: dict) -> bool:
 
 
 def ingest_report(output_dir: Path) -> dict:
-    (path,) = (output_dir / "pipeline_root" / EXAMPLE_GEN / "examples").glob("*/ingest_report.json")
+    examples = output_dir / "pipeline_root" / EXAMPLE_GEN / names.EXAMPLES_KEY
+    (path,) = examples.glob(f"*/{IngestReport.FILE}")
     return json.loads(path.read_text())
 
 

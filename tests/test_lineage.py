@@ -20,8 +20,9 @@ from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
 from commands.lineage import cli
+from components.contracts.ingest_report import IngestReport
 from components.data_formats import synthetic
-from components.example_gen.ingest_record import INPUT_ROLES, REPORT_FILE
+from components.example_gen.ingest_record import INPUT_ROLES
 from pipeline import paths
 from tests import pipeline_runs
 
@@ -251,8 +252,7 @@ def test_pushed_model_traces_back_to_the_input_file_checksums(two_runs, capsys):
 
     # The same figures are in ExampleGen's report, and the text output prints them.
     examples_uri = next(n["uri"] for n in graph["nodes"] if n["id"] == examples)
-    with open(os.path.join(examples_uri, REPORT_FILE)) as handle:
-        report = json.load(handle)
+    report = IngestReport.read(examples_uri).to_json()
     # Every role ExampleGen records is one lineage looks for.
     assert set(report["input_files"]) <= set(INPUT_ROLES)
     assert {r: f["sha256"] for r, f in report["input_files"].items()} == {

@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 from benchmarks.bench_shipped import user_histories
+from components.contracts.gate_result import GateResult
 from components.data_formats import synthetic
 from components.evaluation import quality, ranking
 from components.evaluation import report as quality_report
@@ -180,8 +181,7 @@ def test_a_crippled_candidate_loses_to_markov_and_is_neither_blessed_nor_pushed(
     assert "Evaluator done" in logged  # the console's lines are in the log too
     blessing = pipeline_runs.latest_artifact(output_dir, "ModelBlessing")
     assert blessing.custom_properties["blessed"].int_value == 0
-    with open(os.path.join(blessing.uri, "gate.json"), encoding="utf-8") as handle:
-        gate = json.load(handle)
+    gate = GateResult.read(blessing.uri).to_json()
     verdicts = {rule["rule"].split(" ")[-1]: rule["passed"] for rule in gate["rules"]}
     assert list(verdicts.values()) == [True, True, False], gate
     markov_rule = gate["rules"][2]

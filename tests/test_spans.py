@@ -10,7 +10,6 @@ blessed model (ML Metadata and lineage show it) and is evaluated on span 3's pos
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -20,6 +19,7 @@ import numpy as np
 import pytest
 
 from commands import data as data_cli
+from components.contracts.quality_metrics import QualityMetrics
 from components.data_formats import spans, synthetic
 from components.data_formats.movielens import layouts, validation
 from components.data_formats.movielens import tables as movielens_tables
@@ -421,8 +421,7 @@ def test_run_two_warm_starts_from_run_one_and_lineage_shows_it(two_runs):
 def test_run_two_is_evaluated_and_reported_on_span_three_only(two_runs):
     folder, _, _, second = two_runs
     expected = _oracle(folder, 3, 2)
-    with open(os.path.join(second["report"].uri, "metrics.json")) as handle:
-        report = json.load(handle)
+    report = QualityMetrics.read(second["report"].uri).to_json()
     assert report["spans"]["held_out_span"] == 3 and report["model_start"]["started"] == (
         "warm_start"
     )

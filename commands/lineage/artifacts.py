@@ -23,16 +23,10 @@ from tensorflow_metadata.proto.v0 import schema_pb2
 
 from commands.lineage.store import Artifact
 from components import names
-from components.example_gen.ingest_record import INPUT_ROLES, REPORT_FILE, input_file_property
-from components.export.layout import MODEL_FILE, SIDECAR_FILE
-
-
-def read_json(path: str) -> dict[str, Any] | None:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    except (OSError, ValueError):
-        return None
+from components.contracts.ingest_report import IngestReport
+from components.contracts.sidecar import Sidecar
+from components.example_gen.ingest_record import INPUT_ROLES, input_file_property
+from components.export.layout import MODEL_FILE
 
 
 def sha256_of(path: str) -> str | None:
@@ -61,7 +55,7 @@ def tfrecords(path: str) -> Iterator[bytes]:
 def data_files(examples: Artifact) -> list[dict[str, Any]]:
     """Each input file ExampleGen read: path, bytes and SHA-256 as it recorded them,
     with the line counts of its ingest report."""
-    report = read_json(os.path.join(examples.uri, REPORT_FILE)) or {}
+    report = IngestReport.read_or_none(examples.uri)
     files = []
     # Span data: the earlier spans' ratings files too (ratings_span_0001, ...).
     earlier = sorted(
@@ -71,19 +65,19 @@ def data_files(examples: Artifact) -> list[dict[str, Any]]:
     )
     for role in (*INPUT_ROLES, *earlier):
         path = examples.properties.get(input_file_property(role, "file"))
-        section = report.get(role) or {}
-        if path is None and not section:
+        section = report.section(role) if report else None
+        if path is None and section is None:
             continue
         files.append(
             {
                 "role": role,
-                "path": path or section.get("file"),
+                "path": path or section.file,
                 "bytes": examples.properties.get(input_file_property(role, "bytes")),
                 # None for Examples written before ExampleGen recorded checksums.
                 "sha256": examples.properties.get(input_file_property(role, "sha256")),
-                "lines": section.get("lines"),
-                "accepted": section.get("accepted"),
-                "rejected": section.get("rejected"),
+                "lines": section.lines if section else None,
+                "accepted": section.accepted if section else None,
+                "rejected": section.rejected if section else None,
             }
         )
     return files
@@ -98,12 +92,12 @@ def example_counts(examples: Artifact) -> dict[str, Any]:
             for key, value in sorted(properties.items())
             if key.startswith(names.EXAMPLES_COUNT_PREFIX)
         },
-        "rating_lines": properties.get("rating_lines"),
-        "accepted_ratings": properties.get("accepted_ratings"),
+        "rating_lines": properties.get(names.RATING_LINES_PROPERTY),
+        "accepted_ratings": properties.get(names.ACCEPTED_RATINGS_PROPERTY),
         "rejected": {
-            key.removeprefix("rejected_"): value
+            key.removeprefix(names.REJECTED_PREFIX): value
             for key, value in sorted(properties.items())
-            if key.startswith("rejected_")
+            if key.startswith(names.REJECTED_PREFIX)
         },
         "input_fingerprint": properties.get("input_fingerprint"),
     }
@@ -218,9 +212,9 @@ def pushed_folder(pushed: Artifact) -> dict[str, Any]:
         name: os.path.getsize(os.path.join(path, name)) for name in sorted(os.listdir(path))
     }
     folder["tflite_sha256"] = sha256_of(os.path.join(path, MODEL_FILE))
-    sidecar = read_json(os.path.join(path, SIDECAR_FILE)) or {}
-    folder["signatures"] = sidecar.get("signatures")
-    folder["k"] = sidecar.get("k")
-    folder["quantized_variant"] = sidecar.get("quantized_variant")
-    folder["sidecar_lineage"] = sidecar.get("lineage")
+    sidecar = Sidecar.read_or_none(path) or Sidecar({})
+    folder["signatures"] = sidecar.signatures
+    folder["k"] = sidecar.k
+    folder["quantized_variant"] = sidecar.quantized_variant
+    folder["sidecar_lineage"] = sidecar.lineage
     return folder

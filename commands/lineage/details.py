@@ -10,12 +10,15 @@ from typing import Any
 from commands.lineage import artifacts
 from commands.lineage.store import Execution, Snapshot
 from components import names
-from components.example_gen.ingest_record import REPORT_FILE
+from components.contracts.gate_result import GateResult
+from components.contracts.ingest_report import IngestReport
+from components.contracts.model_start import ModelStart
+from components.contracts.quality_metrics import QualityMetrics
 
 # The Evaluator's input for the latest blessed model, which the candidate is compared with.
-BASELINE_INPUT = "baseline_model"
+BASELINE_INPUT = names.BASELINE_MODEL_KEY
 # The Trainer's input for the model a warm start began from (the latest blessed model).
-BASE_MODEL_INPUT = "base_model"
+BASE_MODEL_INPUT = names.BASE_MODEL_KEY
 # Inputs that name an earlier run's model (a reference, not an ingredient of the data).
 EARLIER_MODEL_INPUTS = (BASELINE_INPUT, BASE_MODEL_INPUT)
 
@@ -38,16 +41,16 @@ def trainer_config(execution: Execution) -> dict[str, Any]:
 
 
 def example_gen(snapshot: Snapshot, execution: Execution) -> dict[str, Any]:
-    examples = snapshot.output(execution, "examples")
+    examples = snapshot.output(execution, names.EXAMPLES_KEY)
     if examples is None:
         return {}
-    report = artifacts.read_json(os.path.join(examples.uri, REPORT_FILE)) or {}
+    report = IngestReport.read_or_none(examples.uri)
     return {
         "data_dir": execution.properties.get("input_base"),
         "files": artifacts.data_files(examples),
         **artifacts.example_counts(examples),
         "settings": ingest_settings(execution),
-        "spans": report.get("spans"),
+        "spans": report.spans if report else None,
     }
 
 
@@ -58,22 +61,20 @@ def schema_gen(snapshot: Snapshot, execution: Execution) -> dict[str, Any]:
 
 
 def transform(snapshot: Snapshot, execution: Execution) -> dict[str, Any]:
-    transform_graph = snapshot.output(execution, "transform_graph")
+    transform_graph = snapshot.output(execution, names.TRANSFORM_GRAPH_KEY)
     return {"vocabularies": artifacts.vocabularies(transform_graph) if transform_graph else None}
 
 
 def _model_start(snapshot: Snapshot, execution: Execution) -> dict[str, Any] | None:
     """How the Trainer's model started: from scratch (and why), or warm from which model
     (the ``base_model`` input event: its artifact, Trainer execution and run)."""
-    model = snapshot.output(execution, "model")
+    model = snapshot.output(execution, names.MODEL_KEY)
     if model is None:
         return None
-    recorded = artifacts.read_json(
-        os.path.join(model.uri, names.SERVING_MODEL_DIR, names.WARM_START_STARTED_FILE)
-    )
+    recorded = ModelStart.read_or_none(os.path.join(model.uri, names.SERVING_MODEL_DIR))
     start = {
-        "started": model.properties.get("started_from"),
-        "reason": (recorded or {}).get("reason"),
+        "started": model.properties.get(names.STARTED_FROM_PROPERTY),
+        "reason": recorded.reason if recorded else None,
     }
     base = snapshot.input(execution, BASE_MODEL_INPUT)
     if base is not None and start["started"] == "warm_start":
@@ -88,7 +89,7 @@ def _model_start(snapshot: Snapshot, execution: Execution) -> dict[str, Any] | N
 
 
 def trainer(snapshot: Snapshot, execution: Execution) -> dict[str, Any]:
-    model_run = snapshot.output(execution, "model_run")
+    model_run = snapshot.output(execution, names.MODEL_RUN_KEY)
     return {
         **trainer_config(execution),
         "training_metrics": artifacts.training_metrics(model_run) if model_run else None,
@@ -112,14 +113,14 @@ def _baseline(snapshot: Snapshot, execution: Execution, metrics: dict) -> dict[s
 
 def evaluator(snapshot: Snapshot, execution: Execution) -> dict[str, Any]:
     """Blessing, thresholds, overall metrics and the baseline of an Evaluator execution."""
-    blessing = snapshot.output(execution, "blessing")
-    evaluation = snapshot.output(execution, "evaluation")
+    blessing = snapshot.output(execution, names.BLESSING_KEY)
+    evaluation = snapshot.output(execution, names.EVALUATION_KEY)
     metrics = artifacts.evaluation_metrics(evaluation) if evaluation else {}
-    gate = artifacts.read_json(os.path.join(blessing.uri, names.GATE_FILE)) if blessing else None
+    gate = GateResult.read_or_none(blessing.uri) if blessing else None
     return {
         "blessed": bool(blessing.properties.get(names.BLESSED_PROPERTY)) if blessing else None,
         "thresholds": artifacts.thresholds(execution.properties.get("eval_config")),
-        "gate_rules": (gate or {}).get("rules"),
+        "gate_rules": gate.rules if gate else None,
         "metrics": metrics.get("candidate"),
         "baseline": _baseline(snapshot, execution, metrics),
     }
@@ -127,29 +128,27 @@ def evaluator(snapshot: Snapshot, execution: Execution) -> dict[str, Any]:
 
 def quality_report(snapshot: Snapshot, execution: Execution) -> dict[str, Any]:
     """The test split's headline figures (seen movies excluded) of every model scored."""
-    report = snapshot.output(execution, "report")
-    content = (
-        artifacts.read_json(os.path.join(report.uri, names.REPORT_METRICS_FILE)) if report else None
-    )
+    report = snapshot.output(execution, names.REPORT_KEY)
+    content = QualityMetrics.read_or_none(report.uri) if report else None
     if not content:
         return {}
     return {
-        "blessed": content["blessed"],
+        "blessed": content.blessed,
         "test_seen_excluded": {
-            model: table["seen_excluded"]["overall"] for model, table in content["test"].items()
+            model: table["seen_excluded"]["overall"] for model, table in content.test.items()
         },
         "report": os.path.join(report.uri, names.REPORT_HTML_FILE),
     }
 
 
 def pusher(snapshot: Snapshot, execution: Execution) -> dict[str, Any]:
-    pushed = snapshot.output(execution, "pushed_model")
+    pushed = snapshot.output(execution, names.PUSHED_MODEL_KEY)
     folder = artifacts.pushed_folder(pushed) if pushed else {}
     # The sidecar names the artifacts the pusher converted; they must be its MLMD inputs.
     inputs = {
-        "model_artifact_id": snapshot.input(execution, "model"),
+        "model_artifact_id": snapshot.input(execution, names.MODEL_KEY),
         "blessing_artifact_id": snapshot.input(execution, "model_blessing"),
-        "evaluation_artifact_id": snapshot.input(execution, "evaluation"),
+        "evaluation_artifact_id": snapshot.input(execution, names.EVALUATION_KEY),
     }
     recorded = folder.get("sidecar_lineage")
     if recorded is not None:
@@ -162,13 +161,13 @@ def pusher(snapshot: Snapshot, execution: Execution) -> dict[str, Any]:
 
 # Keyed by component class (an execution type's last part), not by the pipeline's node ids.
 BY_CLASS: dict[str, Callable[[Snapshot, Execution], dict[str, Any]]] = {
-    "MovieLensExampleGen": example_gen,
+    names.EXAMPLE_GEN: example_gen,
     "ImportSchemaGen": schema_gen,
-    "Transform": transform,
-    "Trainer": trainer,
-    "Evaluator": evaluator,
-    "QualityReport": quality_report,
-    "TFLitePusher": pusher,
+    names.TRANSFORM: transform,
+    names.TRAINER: trainer,
+    names.EVALUATOR: evaluator,
+    names.QUALITY_REPORT: quality_report,
+    names.PUSHER: pusher,
 }
 
 

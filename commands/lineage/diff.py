@@ -7,6 +7,7 @@ from typing import Any
 
 from commands.lineage import artifacts, details, runs
 from commands.lineage.store import CACHED, Run, Snapshot
+from components import names
 
 
 def _flat(values: dict[str, Any] | None, prefix: str = "") -> dict[str, Any]:
@@ -34,11 +35,11 @@ def _compare(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
 def facts(snapshot: Snapshot, run: Run) -> dict[str, Any]:
     """What characterises a finished run: the data it read, its settings and its results."""
     runs.require_finished(snapshot, run)
-    example_gen = snapshot.of_class(run, "MovieLensExampleGen")
-    examples = snapshot.output(example_gen, "examples")
+    example_gen = snapshot.of_class(run, names.EXAMPLE_GEN)
+    examples = snapshot.output(example_gen, names.EXAMPLES_KEY)
     schema = snapshot.output(snapshot.of_class(run, "ImportSchemaGen"), "schema")
-    trainer = snapshot.of_class(run, "Trainer")
-    evaluator = snapshot.of_class(run, "Evaluator")
+    trainer = snapshot.of_class(run, names.TRAINER)
+    evaluator = snapshot.of_class(run, names.EVALUATOR)
     evaluation = details.evaluator(snapshot, evaluator) if evaluator else {}
     config = details.trainer_config(trainer) if trainer else {}
     counts = artifacts.example_counts(examples) if examples else {}

@@ -9,6 +9,7 @@ from typing import Any
 
 from commands.lineage.details import BASELINE_INPUT
 from commands.lineage.store import LineageError
+from components import names
 
 GRAPHVIZ_HINT = "install Graphviz (`make graphviz`: apt-get install graphviz) or use --format dot"
 
@@ -205,13 +206,13 @@ def _pusher_text(details: dict[str, Any]) -> list[str]:
 
 
 STEP_TEXT = {
-    "MovieLensExampleGen": _example_gen_text,
+    names.EXAMPLE_GEN: _example_gen_text,
     "ImportSchemaGen": _schema_text,
-    "Transform": _transform_text,
-    "Trainer": _trainer_text,
-    "Evaluator": _evaluator_text,
-    "QualityReport": _quality_report_text,
-    "TFLitePusher": _pusher_text,
+    names.TRANSFORM: _transform_text,
+    names.TRAINER: _trainer_text,
+    names.EVALUATOR: _evaluator_text,
+    names.QUALITY_REPORT: _quality_report_text,
+    names.PUSHER: _pusher_text,
 }
 
 

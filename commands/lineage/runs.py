@@ -7,7 +7,7 @@ from typing import Any
 from commands.lineage.store import LineageError, Run, Snapshot, iso_time
 from components import names
 
-PUSHER = "TFLitePusher"
+PUSHER = names.PUSHER
 
 RUN_HELP = (
     "a run is its id as `runs` lists it (TFX's timestamp, e.g. 2026-01-31T12:00:00.123456, "
@@ -68,7 +68,7 @@ def require_finished(snapshot: Snapshot, run: Run) -> None:
 
 def pushed_version(snapshot: Snapshot, run: Run) -> str | None:
     """The version folder the run's TFLitePusher pushed to, if it pushed."""
-    model = snapshot.output(snapshot.of_class(run, PUSHER), "pushed_model")
+    model = snapshot.output(snapshot.of_class(run, PUSHER), names.PUSHED_MODEL_KEY)
     if model is not None and model.properties.get(names.PUSH_UNCHANGED_PROPERTY):
         return f"{model.properties[names.PUSH_UNCHANGED_PROPERTY]} (unchanged)"
     if model is None or not model.properties.get(names.PUSHED_PROPERTY):

@@ -22,7 +22,8 @@ from pipeline import liveness, metadata
 # Execution states (names of metadata_store_pb2.Execution.State).
 CACHED = "CACHED"
 ACTIVE_STATES = frozenset({"NEW", "RUNNING"})
-RUN_CONTEXT, NODE_CONTEXT, PIPELINE_CONTEXT = "pipeline_run", "node", "pipeline"
+RUN_CONTEXT, NODE_CONTEXT = metadata.RUN_CONTEXT, metadata.NODE_CONTEXT
+PIPELINE_CONTEXT = metadata.PIPELINE_CONTEXT
 
 
 class LineageError(Exception):
@@ -182,10 +183,7 @@ class Snapshot:
     @staticmethod
     def _read_runs(store: metadata_store.MetadataStore) -> list[Run]:
         runs = []
-        contexts = sorted(
-            store.get_contexts_by_type(RUN_CONTEXT), key=lambda c: (c.create_time_since_epoch, c.id)
-        )
-        for index, context in enumerate(contexts, start=1):
+        for index, context in enumerate(metadata.run_contexts(store), start=1):
             parents = store.get_parent_contexts_by_context(context.id)
             pipeline = next((p.name for p in parents if p.type == PIPELINE_CONTEXT), "")
             executions = sorted(e.id for e in store.get_executions_by_context(context.id))
@@ -196,7 +194,7 @@ class Snapshot:
         """Shows runs whose process died as abandoned: those the next local run already
         marked, and (in memory only: lineage never writes) those not marked yet."""
         pending = liveness.abandoned_runs(store)
-        contexts = {c.name: c.id for c in store.get_contexts_by_type(RUN_CONTEXT)}
+        contexts = {c.name: c.id for c in metadata.run_contexts(store)}
         for run in self.runs:
             executions = self.run_executions(run)
             marked = [
@@ -222,11 +220,7 @@ class Snapshot:
         pipelines = [c.name for c in store.get_contexts_by_type(PIPELINE_CONTEXT)]
         components = {}
         for context in store.get_contexts_by_type(NODE_CONTEXT):
-            name = context.name
-            for pipeline in pipelines:
-                if name.startswith(pipeline + "."):
-                    name = name[len(pipeline) + 1 :]
-                    break
+            name = metadata.node_id(context.name, pipelines)
             for execution in store.get_executions_by_context(context.id):
                 components[execution.id] = name
         return components
@@ -259,14 +253,9 @@ class Snapshot:
         return [self.executions[i] for i in ids]
 
     def producer(self, artifact_id: int) -> Execution | None:
-        """The execution that did the work of writing the artifact.
-
-        A cached execution also records an OUTPUT event for the artifact it reused, so
-        the producer is the oldest writer that was not served from cache.
-        """
-        writers = self.writers(artifact_id)
-        real = [e for e in writers if e.state != CACHED]
-        return (real or writers or [None])[0]
+        """The execution that did the work of writing the artifact (pipeline.metadata's
+        rule, on the snapshot's events: the oldest writer not served from cache)."""
+        return metadata.pick_producer(self.writers(artifact_id), lambda e: e.state == CACHED)
 
     def run(self, name: str) -> Run:
         return next(run for run in self.runs if run.name == name)

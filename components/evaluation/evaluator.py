@@ -16,7 +16,6 @@ blessed ModelBlessing) can only ever find a model that passed every rule.
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any
 
@@ -34,12 +33,13 @@ from tfx.utils import json_utils
 
 import movie_recs as artifacts
 from components import names
+from components.contracts.gate_result import GateResult
 from components.evaluation import fit_baselines, quality, ranking
 from components.evaluation.eval_config import GateSettings, gate_thresholds
 from components.evaluation.tfma_results import BASELINE, CANDIDATE, OVERALL, model_metrics
 from components.example_gen import timelines
 
-BASELINES_KEY = "baselines"
+BASELINES_KEY = names.BASELINES_KEY
 MIN_LIFT_KEY = "min_lift_over_markov"
 
 
@@ -102,11 +102,6 @@ def tfma_failures(evaluation_uri: str) -> list[str]:
     ]
 
 
-def read_gate(blessing_uri: str) -> dict[str, Any]:
-    with tf.io.gfile.GFile(os.path.join(blessing_uri, names.GATE_FILE)) as handle:
-        return json.load(handle)
-
-
 class Executor(evaluator_executor.Executor):
     """TFX's Evaluator, then the Markov rule on its blessing."""
 
@@ -127,8 +122,7 @@ class Executor(evaluator_executor.Executor):
         checked = rules(evaluation.uri, baselines.uri, gate, tfma_failures(evaluation.uri))
         blessed = all(rule["passed"] for rule in checked)
         _write_blessing(blessing, blessed)
-        with tf.io.gfile.GFile(os.path.join(blessing.uri, names.GATE_FILE), "w") as handle:
-            json.dump({"blessed": blessed, "rules": checked}, handle, indent=1)
+        GateResult(blessed=blessed, rules=checked).write(blessing.uri)
         for rule in checked:
             logging.info("Gate: %s: %s", "passed" if rule["passed"] else "FAILED", rule)
 

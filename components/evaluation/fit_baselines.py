@@ -3,7 +3,6 @@ the eval and test splits, so that the gate and the report compare every model wi
 
 # No `from __future__ import annotations`: TFX reads the component function's type hints.
 import io
-import json
 import os
 
 import numpy as np
@@ -12,13 +11,13 @@ from absl import logging
 from tfx import v1 as tfx
 
 import movie_recs as artifacts
+from components.contracts.baseline_metrics import BaselineMetrics
 from components.evaluation import baselines, quality, ranking
 from components.evaluation.examples import read_split
 from components.example_gen import timelines
 from configs import features as raw
 
 ARRAYS_FILE = "baselines.npz"
-METRICS_FILE = "metrics.json"
 
 
 def fit(examples_uri: str) -> baselines.Baselines:
@@ -49,14 +48,9 @@ def evaluate(fitted: baselines.Baselines, held_out: quality.HeldOut) -> dict[str
     }
 
 
-def metrics_path(baselines_uri: str) -> str:
-    return os.path.join(baselines_uri, METRICS_FILE)
-
-
 def read_metrics(baselines_uri: str) -> dict[str, dict]:
     """split -> baseline -> quality.evaluate's table."""
-    with tf.io.gfile.GFile(metrics_path(baselines_uri)) as handle:
-        return json.load(handle)
+    return BaselineMetrics.read(baselines_uri).splits
 
 
 @tfx.dsl.components.component
@@ -75,8 +69,7 @@ def FitBaselines(
     np.savez_compressed(packed, **fitted.to_arrays())
     with tf.io.gfile.GFile(os.path.join(baselines_model.uri, ARRAYS_FILE), "wb") as handle:
         handle.write(packed.getvalue())
-    with tf.io.gfile.GFile(metrics_path(baselines_model.uri), "w") as handle:
-        json.dump(table, handle, indent=1)
+    BaselineMetrics(table).write(baselines_model.uri)
     for split, by_baseline in table.items():
         for name, results in by_baseline.items():
             overall = results[quality.SEEN_EXCLUDED]["overall"]

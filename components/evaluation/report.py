@@ -11,7 +11,6 @@ the report artifact in ML Metadata.
 
 # No `from __future__ import annotations`: TFX reads the component function's type hints.
 import html
-import json
 import os
 from typing import Any
 
@@ -22,17 +21,17 @@ from tfx.utils import path_utils
 
 import movie_recs as artifacts
 from components import names
+from components.contracts.gate_result import GateResult
+from components.contracts.ingest_report import IngestReport
+from components.contracts.model_start import ModelStart
+from components.contracts.quality_metrics import CANDIDATE, PREVIOUS, QualityMetrics
 from components.evaluation import fit_baselines, quality, ranking
-from components.evaluation.evaluator import read_gate
 from components.evaluation.model_scorer import ModelScorer
 from components.example_gen import timelines
-from components.example_gen.ingest_record import REPORT_FILE as INGEST_REPORT_FILE
 
 SUMMARY_FILE = names.REPORT_SUMMARY_FILE
 HTML_FILE = names.REPORT_HTML_FILE
 CHART_FILE = names.REPORT_CHART_FILE
-METRICS_FILE = names.REPORT_METRICS_FILE
-CANDIDATE, PREVIOUS = "candidate", "previous"
 MODELS = {
     CANDIDATE: "this model",
     PREVIOUS: "latest blessed model",
@@ -95,20 +94,14 @@ def _rule_line(rule: dict[str, Any]) -> str:
 
 def model_start(serving_model_dir: str) -> dict[str, Any] | None:
     """How the model started (components.model.warm_start), None if it did not say."""
-    path = os.path.join(serving_model_dir, names.WARM_START_STARTED_FILE)
-    if not tf.io.gfile.exists(path):
-        return None
-    with tf.io.gfile.GFile(path) as handle:
-        return json.load(handle)
+    started = ModelStart.read_if_present(serving_model_dir)
+    return started.to_json() if started else None
 
 
 def held_out_spans(examples_uri: str) -> dict[str, Any] | None:
     """For span data, which span the examples hold out and which spans train (ingest)."""
-    path = os.path.join(examples_uri, INGEST_REPORT_FILE)
-    if not tf.io.gfile.exists(path):
-        return None
-    with tf.io.gfile.GFile(path) as handle:
-        return json.load(handle).get("spans")
+    report = IngestReport.read_if_present(examples_uri)
+    return report.spans if report else None
 
 
 def start_line(start: dict[str, Any] | None) -> str:
@@ -234,8 +227,8 @@ def summary_block(content: dict[str, Any]) -> str:
 
 
 def read(report_uri: str) -> dict[str, Any]:
-    with tf.io.gfile.GFile(os.path.join(report_uri, METRICS_FILE)) as handle:
-        return json.load(handle)
+    """The report's metrics.json as the dict ``summary_block`` and the renderers take."""
+    return QualityMetrics.read(report_uri).to_json()
 
 
 @tfx.dsl.components.component
@@ -248,30 +241,31 @@ def QualityReport(
     baseline_model: tfx.dsl.components.InputArtifact[tfx.types.standard_artifacts.Model] = None,
 ) -> None:
     """Scores the test split and writes the report (see the module docstring)."""
-    gate = read_gate(blessing.uri)
+    gate = GateResult.read(blessing.uri)
     test = score_test_split(
         examples.uri,
         path_utils.serving_model_path(model.uri),
         path_utils.serving_model_path(baseline_model.uri) if baseline_model else None,
         baselines.uri,
     )
-    content = {
-        "blessed": gate["blessed"],
-        "gate": gate,
-        "test": test,
-        "model_start": model_start(path_utils.serving_model_path(model.uri)),
-        "spans": held_out_spans(examples.uri),
-    }
+    metrics = QualityMetrics(
+        blessed=gate.blessed,
+        gate={"blessed": gate.blessed, "rules": gate.rules},
+        test=test,
+        model_start=model_start(path_utils.serving_model_path(model.uri)),
+        spans=held_out_spans(examples.uri),
+    )
+    content = metrics.to_json()
     text = render_text(content)
     logging.info("\n%s", text)
     tf.io.gfile.makedirs(report.uri)
     files = {SUMMARY_FILE: text + "\n", HTML_FILE: render_html(content)}
-    files[METRICS_FILE] = json.dumps(content, indent=1)
     for name, data in files.items():
         with tf.io.gfile.GFile(os.path.join(report.uri, name), "w") as handle:
             handle.write(data)
+    metrics.write(report.uri)
     write_chart(test, os.path.join(report.uri, CHART_FILE))
-    report.set_int_custom_property(names.BLESSED_PROPERTY, int(gate["blessed"]))
+    report.set_int_custom_property(names.BLESSED_PROPERTY, int(gate.blessed))
     for name, table in test.items():
         for metric, value in table[quality.SEEN_EXCLUDED]["overall"].items():
             if metric in METRICS:

@@ -14,6 +14,7 @@ from tfx.proto import example_gen_pb2, range_config_pb2
 
 from components.data_formats import spans
 from components.example_gen import executor, timelines
+from components.example_gen.settings import IngestSettings
 
 
 def output_config() -> example_gen_pb2.Output:
@@ -24,7 +25,7 @@ def output_config() -> example_gen_pb2.Output:
     return example_gen_pb2.Output(split_config=example_gen_pb2.SplitConfig(splits=splits))
 
 
-def input_config(settings: executor.IngestSettings) -> example_gen_pb2.Input | None:
+def input_config(settings: IngestSettings) -> example_gen_pb2.Input | None:
     """For span data, one input split whose pattern has TFX's ``{SPAN}`` spec: the driver
     resolves the span (the latest, or the RangeConfig's), fingerprints that span's folder
     and records the span on the Examples. None: TFX's default (every file)."""
@@ -55,7 +56,7 @@ class MovieLensExampleGen(FileBasedExampleGen):
     def __init__(
         self,
         input_base: str | data_types.RuntimeParameter,
-        settings: executor.IngestSettings,
+        settings: IngestSettings,
         range_config: range_config_pb2.RangeConfig | data_types.RuntimeParameter | None = None,
     ):
         if range_config is not None and not settings.spans:

@@ -1,12 +1,12 @@
-"""Where ExampleGen records what it ingested: one definition for the executor that writes
-it and for readers that must not import TensorFlow (``python -m commands.lineage``)."""
+"""Where ExampleGen records what it ingested beside its report (components.contracts.
+ingest_report): the kept copy of a failed run's report and the input files' MLMD
+properties; one definition for the executor that writes them and for readers that must not
+import TensorFlow (``python -m commands.lineage``)."""
 
 from __future__ import annotations
 
 import posixpath
 
-# In the Examples artifact's folder: every line's outcome per file, the input files' digests.
-REPORT_FILE = "ingest_report.json"
 # Beside the node's output folders: every execution's report, kept even when it failed.
 KEPT_REPORTS = "ingest_reports"
 # The input files' roles, as components.data_formats.movielens.layouts.input_files names them.

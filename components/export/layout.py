@@ -1,9 +1,13 @@
 """Names of what a pushed model offers an app: its files, signatures, inputs and outputs
 (light: imported by the TensorFlow-free CLI)."""
 
+from components.contracts.sidecar import Sidecar
+
 MODEL_FILE = "model.tflite"
 QUANTIZED_FILE = "model_int8_weights.tflite"
-SIDECAR_FILE = "model.json"
+# The sidecar's name, for what serves or copies a pushed folder's files (the demo); its
+# content is read and written through components.contracts.sidecar.
+SIDECAR_FILE = Sidecar.FILE
 
 # The on-device signatures.
 RECOMMEND, RECOMMEND_UNSEEN = "recommend", "recommend_unseen"

@@ -17,6 +17,8 @@ from typing import Any
 
 from ai_edge_litert.interpreter import Interpreter
 
+from components.contracts.base import NewerVersionError
+from components.contracts.sidecar import Sidecar
 from configs import features as raw
 
 # A TFLite flatbuffer starts with the root table's offset (4 bytes), then "TFL3".
@@ -111,7 +113,10 @@ def load_sidecar(path: str) -> dict[str, Any]:
     except OSError as error:
         raise ModelFileError(f"cannot read {path}: {error.strerror}") from None
     _check_sidecar(sidecar, path)
-    return sidecar
+    try:
+        return Sidecar.from_document(sidecar, path).content
+    except NewerVersionError as error:
+        raise ModelFileError(str(error)) from None
 
 
 def _check_sidecar(sidecar: Any, path: str) -> None:

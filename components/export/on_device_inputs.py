@@ -6,24 +6,16 @@ quality report use to feed the SavedModel and the TFLite model exactly the same 
 
 from __future__ import annotations
 
-import json
-import os
-
 import numpy as np
-import tensorflow as tf
 from google.protobuf import text_format
 
-from components import names
+from components.contracts.on_device_spec import OnDeviceSpec
 from components.evaluation.examples import Ragged
 from components.export.layout import EXCLUDED_MOVIES
 from components.transform import ids
 from configs import features as raw
 from configs import input_config
 from configs.input_config_pb2 import FLOAT, STRING, InputConfig
-
-# Written beside every exported SavedModel: what it takes to build its on-device inputs, so
-# that anything holding the model (the report, the push, a benchmark) can feed it.
-SPEC_FILE = os.path.join("assets.extra", "on_device_inputs.json")
 
 
 def feature_names(config: InputConfig) -> list[str]:
@@ -86,25 +78,22 @@ def string_vocabularies(transform_output, config: InputConfig) -> dict[str, list
 def write_spec(
     model_dir: str, config: InputConfig, string_vocabularies: dict[str, list[bytes]]
 ) -> None:
-    path = os.path.join(model_dir, SPEC_FILE)
-    tf.io.gfile.makedirs(os.path.dirname(path))
-    spec = {
-        names.INPUT_CONFIG_KEY: text_format.MessageToString(config),
-        "string_vocabularies": {
+    """Writes, beside an exported SavedModel, what it takes to build its on-device inputs,
+    so that anything holding the model (the report, the push, a benchmark) can feed it."""
+    OnDeviceSpec(
+        input_config=text_format.MessageToString(config),
+        string_vocabularies={
             name: [v.decode("utf-8", "replace") for v in values]
             for name, values in string_vocabularies.items()
         },
-    }
-    with tf.io.gfile.GFile(path, "w") as handle:
-        json.dump(spec, handle, ensure_ascii=False)
+    ).write(model_dir)
 
 
 def read_spec(model_dir: str) -> tuple[InputConfig, dict[str, list[bytes]]]:
     """The input config and string vocabularies an exported model was built with."""
-    with tf.io.gfile.GFile(os.path.join(model_dir, SPEC_FILE)) as handle:
-        spec = json.load(handle)
-    config = input_config.parse(spec[names.INPUT_CONFIG_KEY], f"{model_dir} on-device spec")
+    spec = OnDeviceSpec.read(model_dir)
+    config = input_config.parse(spec.input_config, f"{model_dir} on-device spec")
     vocabularies = {
-        name: [v.encode() for v in values] for name, values in spec["string_vocabularies"].items()
+        name: [v.encode() for v in values] for name, values in spec.string_vocabularies.items()
     }
     return config, vocabularies

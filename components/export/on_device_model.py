@@ -14,13 +14,13 @@ import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
 from components import names
+from components.contracts.sidecar import Sidecar
 from components.export import model_files, movie_inputs, serving
 from components.export.layout import (
     EXCLUDED_MOVIES,
     MODEL_FILE,
     RECOMMEND,
     RECOMMEND_UNSEEN,
-    SIDECAR_FILE,
     TOP_IDS,
     TOP_SCORES,
 )
@@ -58,7 +58,7 @@ class Recommender:
 
     def __init__(self, model_path: str):
         self.model_path = find_model(model_path)
-        sidecar = os.path.join(os.path.dirname(self.model_path), SIDECAR_FILE)
+        sidecar = Sidecar.path(os.path.dirname(self.model_path))
         try:  # a damaged file is one clear line, never an interpreter crash
             self.sidecar = movie_inputs.with_movie_inputs(model_files.load_sidecar(sidecar))
             self.interpreter: Interpreter = model_files.load_interpreter(

@@ -35,8 +35,10 @@ import socket
 import time
 from typing import Any
 
+from components.contracts.base import ContractError
+from components.contracts.sidecar import Sidecar
 from components.export import model_files
-from components.export.layout import MODEL_FILE, SIDECAR_FILE
+from components.export.layout import MODEL_FILE
 
 POINTER_FILE = "CURRENT.json"
 STAGING_PREFIX = ".staging-"
@@ -60,7 +62,7 @@ class Version:
 
     @property
     def sidecar_path(self) -> str:
-        return os.path.join(self.path, SIDECAR_FILE)
+        return Sidecar.path(self.path)
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -100,11 +102,12 @@ def problem(folder: str, sha256: str | None = None) -> str | None:
         return str(error)
     if sha256 is not None and sha256_bytes(data) != sha256:
         return f"{os.path.join(folder, MODEL_FILE)} does not have the sha256 the pointer names"
-    sidecar = os.path.join(folder, SIDECAR_FILE)
+    sidecar = Sidecar.path(folder)
     try:
         with open(sidecar, encoding="utf-8") as handle:
-            if not isinstance(json.load(handle), dict):
-                return f"{sidecar} is not a JSON object"
+            Sidecar.from_document(json.load(handle), sidecar)
+    except ContractError as error:  # not an object, or of a newer version
+        return str(error)
     except (OSError, ValueError) as error:
         return f"{sidecar} cannot be read: {getattr(error, 'strerror', None) or error}"
     return None
@@ -316,12 +319,9 @@ def unchanged_version(root: str, sha256: str) -> Version | None:
 
 
 def read_sidecar(folder: str) -> dict[str, Any]:
-    try:
-        with open(os.path.join(folder, SIDECAR_FILE), encoding="utf-8") as handle:
-            content = json.load(handle)
-    except (OSError, ValueError):
-        return {}
-    return content if isinstance(content, dict) else {}
+    """A version folder's sidecar content; {} when it is missing or damaged."""
+    sidecar = Sidecar.read_or_none(folder)
+    return sidecar.content if sidecar else {}
 
 
 def point_to(root: str, version_id: str, action: str) -> tuple[str | None, str]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from components.contracts.quality_metrics import CANDIDATE, QualityMetrics
 from components.evaluation import quality, tfma_results
-from components.evaluation import report as quality_report
 from components.export import movie_inputs, on_device_inputs
 from components.export.conversion import SCORE_TOLERANCE
 from components.export.layout import (
@@ -101,9 +101,7 @@ def build(
         "movies": {str(m): movies[m] for m in movie_ids if m in movies},
         # Eval split: the gate's figures (TFMA); test split: the quality report's.
         "metrics": gate_metrics(evaluation.uri),
-        "quality": quality_report.read(report.uri)["test"][quality_report.CANDIDATE][
-            quality.SEEN_EXCLUDED
-        ]["overall"],
+        "quality": QualityMetrics.read(report.uri).overall(CANDIDATE, quality.SEEN_EXCLUDED),
         "parity": {"contexts": parity_contexts, "score_tolerance": SCORE_TOLERANCE},
         "quantized_variant": quantized,
         "lineage": {

@@ -3,22 +3,20 @@ time budget, and the training log that the Trainer leaves in its model-run folde
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import time
 
 import numpy as np
 import tensorflow as tf
 
 from components import names
+from components.contracts import training_log
 from components.evaluation import ranking
 from components.model import distribution
 from components.transform import ids
 from components.transform.preprocessing import HISTORY_ROWS
 
 keras = tf.keras
-TRAINING_LOG_FILE = "training_log.json"
 
 
 def metric_log_name(k: int) -> str:
@@ -126,7 +124,7 @@ class TimeBudget(keras.callbacks.Callback):
 
 
 class TrainingLog(keras.callbacks.Callback):
-    """Per-epoch figures and how training ended, written as ``training_log.json``."""
+    """Per-epoch figures and how training ended (components.contracts.training_log)."""
 
     def __init__(
         self,
@@ -183,12 +181,9 @@ class TrainingLog(keras.callbacks.Callback):
 
     def write(self, folder: str, **settings) -> None:
         """The summary, with the ``settings`` training resolved (e.g. the batch size)."""
-        tf.io.gfile.makedirs(folder)
-        with tf.io.gfile.GFile(os.path.join(folder, TRAINING_LOG_FILE), "w") as handle:
-            json.dump({**settings, **self.summary()}, handle, indent=1)
+        training_log.TrainingLog(**self.summary(), settings=settings).write(folder)
 
 
 def read_training_log(model_run_uri: str) -> dict:
-    """What ``TrainingLog.write`` wrote in the Trainer's model-run folder."""
-    with tf.io.gfile.GFile(os.path.join(model_run_uri, TRAINING_LOG_FILE)) as handle:
-        return json.load(handle)
+    """What ``TrainingLog.write`` wrote in the Trainer's model-run folder, as one dict."""
+    return training_log.TrainingLog.read(model_run_uri).to_json()

@@ -22,12 +22,14 @@ from tfx.components.util import udf_utils
 from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import json_utils, path_utils
 
-from components.model import distribution, warm_start
+from components import names
+from components.contracts.model_start import ModelStart
+from components.model import distribution
 from components.model.trainer import BASE_MODEL_KEY
 
-STARTED_FROM = "started_from"
-WARM_STARTED_FROM = "warm_started_from"
-WARM_STARTED_FROM_ID = "warm_started_from_id"
+STARTED_FROM = names.STARTED_FROM_PROPERTY
+WARM_STARTED_FROM = names.WARM_STARTED_FROM_PROPERTY
+WARM_STARTED_FROM_ID = names.WARM_STARTED_FROM_ID_PROPERTY
 
 
 def base_model_identity(input_dict: dict[str, list]) -> dict[str, Any] | None:
@@ -63,11 +65,9 @@ class Executor(trainer_executor.GenericExecutor):
 def record_start(output_dict: dict[str, list]) -> None:
     """Copies how the exported model started into the Model artifact's custom properties."""
     model = artifact_utils.get_single_instance(output_dict[standard_component_specs.MODEL_KEY])
-    started = warm_start.read_started(path_utils.serving_model_dir(model.uri)) or {}
-    model.set_string_custom_property(STARTED_FROM, started.get("started", "unknown"))
-    if started.get("started") == warm_start.WARM:
-        model.set_string_custom_property(WARM_STARTED_FROM, started["base_model_uri"])
-        if started.get("base_model_artifact_id"):
-            model.set_int_custom_property(
-                WARM_STARTED_FROM_ID, int(started["base_model_artifact_id"])
-            )
+    started = ModelStart.read_if_present(path_utils.serving_model_dir(model.uri))
+    model.set_string_custom_property(STARTED_FROM, started.started if started else "unknown")
+    if started is not None and started.warm:
+        model.set_string_custom_property(WARM_STARTED_FROM, started.base_model_uri)
+        if started.base_model_artifact_id:
+            model.set_int_custom_property(WARM_STARTED_FROM_ID, int(started.base_model_artifact_id))

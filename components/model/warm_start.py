@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import json
 import logging
 import os
 from typing import Any
@@ -30,7 +29,8 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from components import names
+from components.contracts import model_start
+from components.contracts.warm_start_tables import WarmStartTables
 from components.model.layers import FeatureGroupEmbedding
 from components.model.recommender import Recommender
 from components.transform import ids
@@ -39,9 +39,7 @@ from configs.input_config_pb2 import FLOAT, InputConfig
 
 FOLDER = os.path.join("assets.extra", "warm_start")
 WEIGHTS_FILE = os.path.join(FOLDER, "weights.npz")
-TABLES_FILE = os.path.join(FOLDER, "tables.json")
-STARTED_FILE = names.WARM_START_STARTED_FILE
-WARM, SCRATCH = "warm_start", "scratch"
+WARM, SCRATCH = model_start.WARM, model_start.SCRATCH
 
 
 class Unavailable(Exception):
@@ -106,21 +104,19 @@ def save(
     np.savez(packed, **weights)
     with tf.io.gfile.GFile(os.path.join(serving_model_dir, WEIGHTS_FILE), "wb") as handle:
         handle.write(packed.getvalue())
-    tables = {
-        "tables": vocabulary_tables(model, config),
-        "vocabularies": {
+    WarmStartTables(
+        tables=vocabulary_tables(model, config),
+        vocabularies={
             name: [value.decode("utf-8", "replace") for value in values]
             for name, values in vocabularies.items()
         },
-    }
-    with tf.io.gfile.GFile(os.path.join(serving_model_dir, TABLES_FILE), "w") as handle:
-        json.dump(tables, handle, ensure_ascii=False)
+    ).write(serving_model_dir)
 
 
 def _load(base_dir: str) -> tuple[dict[str, np.ndarray], dict[str, str], dict[str, list[str]]]:
     weights_path = os.path.join(base_dir, WEIGHTS_FILE)
-    tables_path = os.path.join(base_dir, TABLES_FILE)
-    if not tf.io.gfile.exists(weights_path) or not tf.io.gfile.exists(tables_path):
+    tables = WarmStartTables.read_if_present(base_dir)
+    if not tf.io.gfile.exists(weights_path) or tables is None:
         raise Unavailable(
             f"the base model {base_dir} has no {FOLDER}/ (exported before warm start existed)"
         )
@@ -128,9 +124,7 @@ def _load(base_dir: str) -> tuple[dict[str, np.ndarray], dict[str, str], dict[st
         packed = handle.read()
     with np.load(io.BytesIO(packed)) as arrays:
         weights = {name: arrays[name] for name in arrays.files}
-    with tf.io.gfile.GFile(tables_path) as handle:
-        tables = json.load(handle)
-    return weights, tables["tables"], tables["vocabularies"]
+    return weights, tables.tables, tables.vocabularies
 
 
 def carried_rows(
@@ -235,15 +229,10 @@ def start(
 
 
 def write_started(serving_model_dir: str, started: Start) -> None:
-    tf.io.gfile.makedirs(os.path.join(serving_model_dir, FOLDER))
-    with tf.io.gfile.GFile(os.path.join(serving_model_dir, STARTED_FILE), "w") as handle:
-        json.dump(started.to_json(), handle, indent=1)
+    model_start.ModelStart(**started.to_json()).write(serving_model_dir)
 
 
 def read_started(serving_model_dir: str) -> dict[str, Any] | None:
     """How an exported model started (None: exported before warm start existed)."""
-    path = os.path.join(serving_model_dir, STARTED_FILE)
-    if not tf.io.gfile.exists(path):
-        return None
-    with tf.io.gfile.GFile(path) as handle:
-        return json.load(handle)
+    started = model_start.ModelStart.read_if_present(serving_model_dir)
+    return started.to_json() if started else None

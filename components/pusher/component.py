@@ -23,14 +23,14 @@ class TFLitePusherSpec(types.ComponentSpec):
         "quantize": ExecutionParameter(type=int),
     }
     INPUTS = {
-        "model": ChannelParameter(type=standard_artifacts.Model),
+        names.MODEL_KEY: ChannelParameter(type=standard_artifacts.Model),
         "model_blessing": ChannelParameter(type=standard_artifacts.ModelBlessing),
-        "transform_graph": ChannelParameter(type=standard_artifacts.TransformGraph),
-        "examples": ChannelParameter(type=standard_artifacts.Examples),
-        "evaluation": ChannelParameter(type=standard_artifacts.ModelEvaluation),
-        "report": ChannelParameter(type=artifacts.EvaluationReport),
+        names.TRANSFORM_GRAPH_KEY: ChannelParameter(type=standard_artifacts.TransformGraph),
+        names.EXAMPLES_KEY: ChannelParameter(type=standard_artifacts.Examples),
+        names.EVALUATION_KEY: ChannelParameter(type=standard_artifacts.ModelEvaluation),
+        names.REPORT_KEY: ChannelParameter(type=artifacts.EvaluationReport),
     }
-    OUTPUTS = {"pushed_model": ChannelParameter(type=standard_artifacts.PushedModel)}
+    OUTPUTS = {names.PUSHED_MODEL_KEY: ChannelParameter(type=standard_artifacts.PushedModel)}
 
 
 class TFLitePusher(base_component.BaseComponent):

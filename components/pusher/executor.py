@@ -22,6 +22,7 @@ from tfx.types import artifact_utils
 from tfx.utils import path_utils
 
 from components import names
+from components.contracts.sidecar import Sidecar
 from components.example_gen.movie_table import read_movie_table
 from components.export import on_device_inputs, serving, sidecar
 from components.export.conversion import (
@@ -33,27 +34,27 @@ from components.export.conversion import (
     parity_report,
     read_eval_inputs,
 )
-from components.export.layout import MODEL_FILE, ON_DEVICE_SIGNATURES, QUANTIZED_FILE, SIDECAR_FILE
+from components.export.layout import MODEL_FILE, ON_DEVICE_SIGNATURES, QUANTIZED_FILE
 from components.model.hparams import HParams
 from configs import input_config
 
 
 class Executor(base_executor.BaseExecutor):
     def Do(self, input_dict, output_dict, exec_properties) -> None:
-        pushed = artifact_utils.get_single_instance(output_dict["pushed_model"])
+        pushed = artifact_utils.get_single_instance(output_dict[names.PUSHED_MODEL_KEY])
         blessing = artifact_utils.get_single_instance(input_dict["model_blessing"])
         if not blessing.get_int_custom_property(names.BLESSED_PROPERTY):
             logging.warning("Model not blessed: nothing pushed.")
             pushed.set_int_custom_property(names.PUSHED_PROPERTY, 0)
             return
-        model = artifact_utils.get_single_instance(input_dict["model"])
+        model = artifact_utils.get_single_instance(input_dict[names.MODEL_KEY])
         saved_model_dir = path_utils.serving_model_path(model.uri)
-        config = input_config.parse(exec_properties[names.INPUT_CONFIG_KEY], "TFLitePusher")
+        config = input_config.parse(exec_properties[names.INPUT_CONFIG_KEY], names.PUSHER)
         transform_output = tft.TFTransformOutput(
-            artifact_utils.get_single_instance(input_dict["transform_graph"]).uri
+            artifact_utils.get_single_instance(input_dict[names.TRANSFORM_GRAPH_KEY]).uri
         )
         vocabularies = on_device_inputs.string_vocabularies(transform_output, config)
-        examples_uri = artifact_utils.get_single_instance(input_dict["examples"]).uri
+        examples_uri = artifact_utils.get_single_instance(input_dict[names.EXAMPLES_KEY]).uri
         # Parity runs the SavedModel (slow per call) on the first contexts; the int8 decision
         # compares hit rates, which needs thousands of contexts to resolve 1%.
         inputs, labels = read_eval_inputs(
@@ -98,8 +99,8 @@ class Executor(base_executor.BaseExecutor):
             if quantized_model is not None:
                 files[QUANTIZED_FILE] = quantized_model
 
-        evaluation = artifact_utils.get_single_instance(input_dict["evaluation"])
-        report = artifact_utils.get_single_instance(input_dict["report"])
+        evaluation = artifact_utils.get_single_instance(input_dict[names.EVALUATION_KEY])
+        report = artifact_utils.get_single_instance(input_dict[names.REPORT_KEY])
         top_k = HParams.from_dict(json.loads(exec_properties[names.HPARAMS_KEY])).num_predictions
         content = sidecar.build(
             config,
@@ -113,7 +114,7 @@ class Executor(base_executor.BaseExecutor):
             contexts,
             quantized,
         )
-        files[SIDECAR_FILE] = json.dumps(content, indent=1, ensure_ascii=False).encode()
+        files[Sidecar.FILE] = Sidecar(content).to_bytes()
         # The artifact's own copy first: a failure there leaves the pointer as it was.
         tf.io.gfile.makedirs(pushed.uri)
         for name, data in files.items():

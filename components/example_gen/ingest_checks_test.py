@@ -1,4 +1,4 @@
-"""The ingest report's readers in components.example_gen.executor: ``summarize`` (the lines a
+"""The ingest report's readers in components.example_gen.ingest_checks: ``summarize`` (the lines a
 run prints and the figures kept in MLMD) and ``check_bad_lines`` (the bad-line limit and the
 no-example error), on hand-made reports shaped like the executor writes them."""
 
@@ -9,8 +9,10 @@ import json
 
 import pytest
 
+from components.contracts.ingest_report import IngestReport
 from components.data_formats.movielens.layouts import DataError
-from components.example_gen import executor, timelines
+from components.example_gen import ingest_checks, timelines
+from components.example_gen.settings import IngestSettings
 
 
 def section(file: str, accepted: int, rejected: dict[str, int], first=None) -> dict:
@@ -28,16 +30,19 @@ def report(
     ratings: dict | None = None,
     users: dict | None = None,
     examples: dict[str, int] | None = None,
-    settings: executor.IngestSettings | None = None,
-) -> dict:
-    settings = settings or executor.IngestSettings(examples=timelines.ExampleSettings())
-    return {
-        "ratings": ratings or section("ratings.dat", 90, {"header": 1, "malformed": 1}),
-        "movies": section("movies.dat", 20, {}),
-        "users": users,
-        "examples": {"train": 60, "eval": 5, "test": 5} if examples is None else examples,
-        "settings": json.loads(json.dumps(dataclasses.asdict(settings))),
-    }
+    settings: IngestSettings | None = None,
+) -> IngestReport:
+    settings = settings or IngestSettings(examples=timelines.ExampleSettings())
+    return IngestReport.from_json(
+        {
+            "data_dir": "data",
+            "ratings": ratings or section("ratings.dat", 90, {"header": 1, "malformed": 1}),
+            "movies": section("movies.dat", 20, {}),
+            "users": users,
+            "examples": {"train": 60, "eval": 5, "test": 5} if examples is None else examples,
+            "settings": json.loads(json.dumps(dataclasses.asdict(settings))),
+        }
+    )
 
 
 # --- summarize -------------------------------------------------------------------------------
@@ -46,7 +51,7 @@ def report(
 def test_summary_accounts_for_every_line_of_every_file_and_the_examples():
     ratings = section("ratings.dat", 90, {"malformed": 2, "duplicate": 1, "header": 1})
     users = section("users.dat", 10, {"unknown_gender": 1})
-    summary = executor.summarize(report(ratings, users, {"train": 60, "test": 5}))
+    summary = ingest_checks.summarize(report(ratings, users, {"train": 60, "test": 5}))
     assert summary.text.splitlines() == [
         # Reasons in name order, each with its count; lines = accepted + rejected.
         "ratings.dat: 94 lines = 90 accepted + 1 duplicate + 1 header + 2 malformed",
@@ -59,7 +64,8 @@ def test_summary_accounts_for_every_line_of_every_file_and_the_examples():
 
 def test_summary_properties_are_the_ratings_figures_and_examples_per_split():
     ratings = section("ratings.csv", 90, {"malformed": 2, "short_timeline": 7})
-    properties = executor.summarize(report(ratings, examples={"train": 60, "eval": 5})).properties
+    summary = ingest_checks.summarize(report(ratings, examples={"train": 60, "eval": 5}))
+    properties = summary.properties
     assert properties == {
         "rating_lines": 99,
         "accepted_ratings": 90,
@@ -77,7 +83,7 @@ def test_summary_properties_are_the_ratings_figures_and_examples_per_split():
 def test_bad_lines_at_or_under_the_limit_pass():
     # 1 invalid of 100 data lines (the header is structure, not data): exactly 1%.
     ratings = section("ratings.dat", 99, {"malformed": 1, "header": 1})
-    executor.check_bad_lines(report(ratings), max_bad_fraction=0.01)
+    ingest_checks.check_bad_lines(report(ratings), max_bad_fraction=0.01)
 
 
 def test_bad_lines_over_the_limit_fail_in_one_line_naming_the_file_and_first_of_each_kind():
@@ -93,7 +99,7 @@ def test_bad_lines_over_the_limit_fail_in_one_line_naming_the_file_and_first_of_
         },
     )
     with pytest.raises(DataError) as raised:
-        executor.check_bad_lines(report(ratings), max_bad_fraction=0.01)
+        ingest_checks.check_bad_lines(report(ratings), max_bad_fraction=0.01)
     message = str(raised.value)
     assert "\n" not in message
     # 3 invalid of 105 data lines: the header is left out, filtered lines are data.
@@ -107,15 +113,15 @@ def test_bad_lines_over_the_limit_fail_in_one_line_naming_the_file_and_first_of_
 def test_bad_lines_in_any_file_count_not_only_ratings():
     users = section("users.dat", 1, {"unknown_gender": 1})
     with pytest.raises(DataError, match=r"^users\.dat: 1 of 2 lines are invalid"):
-        executor.check_bad_lines(report(users=users), max_bad_fraction=0.1)
-    executor.check_bad_lines(report(users=users), max_bad_fraction=0.5)
+        ingest_checks.check_bad_lines(report(users=users), max_bad_fraction=0.1)
+    ingest_checks.check_bad_lines(report(users=users), max_bad_fraction=0.5)
 
 
 def test_no_examples_fails_naming_the_setting_that_left_nothing():
     ratings = section("ratings.dat", 0, {"below_min_rating": 40})
-    settings = executor.IngestSettings(examples=timelines.ExampleSettings(min_rating=4.5))
+    settings = IngestSettings(examples=timelines.ExampleSettings(min_rating=4.5))
     with pytest.raises(DataError) as raised:
-        executor.check_bad_lines(report(ratings, examples={}, settings=settings), 0.01)
+        ingest_checks.check_bad_lines(report(ratings, examples={}, settings=settings), 0.01)
     assert str(raised.value) == (
         "No examples: every one of the 40 valid ratings in ratings.dat is below --min-rating "
         "4.5: lower it to keep some."
@@ -125,4 +131,4 @@ def test_no_examples_fails_naming_the_setting_that_left_nothing():
 def test_no_examples_from_short_timelines_names_the_length_setting():
     ratings = section("ratings.dat", 0, {"short_timeline": 12})
     with pytest.raises(DataError, match="--min-timeline-length 3"):
-        executor.check_bad_lines(report(ratings, examples={"train": 0}), 0.01)
+        ingest_checks.check_bad_lines(report(ratings, examples={"train": 0}), 0.01)
