@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -144,6 +145,20 @@ def test_tests_beside_modules_import_nothing_from_tests():
     ]
     assert [p for p in layer_files() if is_test(p)], "no test beside a module was found"
     assert not wrong, "\n".join(wrong)
+
+
+def test_every_test_beside_a_module_is_collected():
+    """``make test`` and ``make unit`` collect pyproject.toml's testpaths: a folder missing
+    there would leave its ``<module>_test.py`` files out of both."""
+    text = (REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    testpaths = re.findall(r'"([^"]+)"', re.search(r"^testpaths = \[(.*)\]$", text, re.M)[1])
+    beside = [path for path in layer_files() if is_test(path)]
+    missed = [
+        str(path.relative_to(REPO_ROOT))
+        for path in beside
+        if path.relative_to(REPO_ROOT).parts[0] not in testpaths
+    ]
+    assert beside and not missed, f"not under pyproject.toml's testpaths: {missed}"
 
 
 def test_no_module_imports_a_test_or_pytest():
