@@ -47,11 +47,11 @@ test: venv
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The fast tests beside their modules (<module>_test.py in every folder but tests/; the
-# folders are pyproject.toml's testpaths): no pipeline run, under 2 minutes on 2 cores.
-# e.g. make unit UNIT_ARGS="-n 0 -k hparams"
+# folders are pyproject.toml's testpaths), without those marked slow (model training):
+# no pipeline run, under 2 minutes on 2 cores. e.g. make unit UNIT_ARGS="-n 0 -k hparams"
 UNIT_ARGS ?= -n 2 --dist loadfile
 unit: venv
-	$(PY) -m pytest $(UNIT_ARGS) --ignore=tests
+	$(PY) -m pytest $(UNIT_ARGS) --ignore=tests -m "not slow"
 
 # The in-browser demo of the pushed model, e.g. make demo DEMO_ARGS="--model outputs --port 8765"
 demo: venv demo-runtime
