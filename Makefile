@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-from-lock
 export TF_USE_LEGACY_KERAS := 1
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: venv run best-ml1m test continuous demo demo-runtime browser kubeflow-compile kubeflow-local lint proto lock clean graphviz
+.PHONY: venv run best-ml1m test unit continuous demo demo-runtime browser kubeflow-compile kubeflow-local lint proto lock clean graphviz
 
 venv: $(STAMP)
 
@@ -43,6 +43,13 @@ test: venv
 	@$(MAKE) --no-print-directory -k demo-runtime browser || \
 		echo "warning: the demo's set-up failed (above): tests/test_demo.py will fail"
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The fast tests beside their modules (<module>_test.py in every folder but tests/; the
+# folders are pyproject.toml's testpaths), without those marked slow (model training):
+# no pipeline run, under 2 minutes on 2 cores. e.g. make unit UNIT_ARGS="-n 0 -k hparams"
+UNIT_ARGS ?= -n 2 --dist loadfile
+unit: venv
+	$(PY) -m pytest $(UNIT_ARGS) --ignore=tests -m "not slow"
 
 # The in-browser demo of the pushed model, e.g. make demo DEMO_ARGS="--model outputs --port 8765"
 demo: venv demo-runtime

@@ -24,6 +24,7 @@ import time
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
+from benchmarks.browser import READY, launch
 from commands import demo
 from components import names
 from components.export import on_device_model
@@ -36,7 +37,6 @@ from components.export.layout import (
 )
 from components.transform import ids
 from pipeline import paths
-from tests.browser import READY, launch
 
 
 def percentiles(samples_ms: list[float]) -> tuple[float, float]:

@@ -24,12 +24,12 @@ import subprocess
 import sys
 import time
 
+from benchmarks import common
 from components.contracts.quality_metrics import CANDIDATE, QualityMetrics
 from components.evaluation.quality import SEEN_EXCLUDED
 from components.model import cloud_trainer
 from components.model.callbacks import read_training_log
 from pipeline import metadata, paths
-from tests import pipeline_runs
 
 STEP_LINE = re.compile(r"\[replica (\w+ \d)\] epoch (\d+): (\d+) steps \((\d+) in all")
 
@@ -50,7 +50,7 @@ def run(args: argparse.Namespace, workers: int) -> dict:
         "pipeline.local_runner",
         *("--data-dir", args.data_dir, "--output-dir", args.work_dir),
         *("--hparam", f"epochs={args.epochs}", "--hparam", "early_stopping_patience=0"),
-        *pipeline_runs.ALWAYS_BLESS,
+        *common.ALWAYS_BLESS,
         *("--trainer-workers", str(workers)),
     ]
     started = time.monotonic()

@@ -15,6 +15,13 @@ from tfx import v1 as tfx
 from components.data_formats.movielens import layouts, tables, validation
 from pipeline import local_runner, metadata
 
+# A gate every model passes (any recall, any regression, any distance to first-order
+# Markov): for benchmarks and tests about what comes after the gate, not about the model.
+ALWAYS_BLESS = (
+    *("--recall-lower-bound", "0", "--max-regression", "1"),
+    *("--min-lift-over-markov", "-1"),
+)
+
 
 class MemoryTimeline:
     """Samples the resident memory of this process and its children (Beam workers): the

@@ -6,14 +6,15 @@ container entry point imports that title as a class path. A type named
 ``movie_recs.EvaluationReport`` can therefore only be read back in a container where
 ``import movie_recs`` works and the module has an ``EvaluationReport`` class. This package
 sits at the repository root (``/pipeline`` in the image, on its ``PYTHONPATH``) and
-``kubeflow/Dockerfile`` copies it.
+``kubeflow/Dockerfile`` copies it. It is the layer right above ``bootstrap`` (and below
+``components``, whose components produce these types): it imports nothing else of the project.
 
 Every custom type's ``TYPE_NAME`` is ``movie_recs.<ClassName>`` and its class lives here;
 ``tests/test_kubeflow.py`` checks that every custom type a compiled job names can be
 imported in the image.
 """
 
-import components  # noqa: F401  (selects Keras 2 before tfx.types imports TensorFlow)
+import bootstrap  # noqa: F401  (selects Keras 2 before tfx.types imports TensorFlow)
 
 # isort: split
 from tfx import types

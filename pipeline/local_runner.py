@@ -26,12 +26,16 @@ import sys
 if not __package__:  # run as a file by the TFX CLI: import from the repository root
     sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
+import bootstrap
 import components  # noqa: F401  (selects Keras 2 before TensorFlow is imported)
 from pipeline import run_console
 
 if __name__ == "__main__" and "--verbose" not in sys.argv[1:]:
-    # TensorFlow's and the cloud libraries' import-time lines go to the run's log file.
-    run_console.hold_startup_output()
+    if {"-h", "--help"} & set(sys.argv[1:]):
+        bootstrap.quiet_tensorflow()  # only the usage follows: no run, no log to keep them
+    else:
+        # TensorFlow's and the cloud libraries' import-time lines go to the run's log file.
+        run_console.hold_startup_output()
 
 # isort: split
 import argparse

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 from ai_edge_litert.interpreter import Interpreter
 
+from benchmarks.browser import READY, launch, missing_reason
 from commands import demo
 from components.export import on_device_model
 from components.export.layout import (
@@ -32,7 +33,6 @@ from components.export.layout import (
 from components.transform import ids
 from configs import features as raw
 from pipeline import cli_errors, paths
-from tests.browser import READY, launch, missing_reason
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 

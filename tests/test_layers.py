@@ -1,17 +1,22 @@
-"""The project's layers import one way: configs -> components -> pipeline -> commands.
+"""The project's layers import one way, lowest first:
 
-A module imports only from its own layer or the layers before it: configs imports nothing
-from components, components nothing from pipeline or commands, pipeline nothing from
-commands. Unit tests beside their modules (``<module>_test.py``) follow the same rule and
-import nothing from tests/; no module imports a test. The imports are read with ``ast`` (no
-module is imported), so these tests need no TensorFlow; the last one checks, in a fresh
-interpreter, that the device-side modules stay TensorFlow-free.
+    bootstrap -> configs -> movie_recs -> components -> pipeline -> kubeflow -> commands
+    -> benchmarks
+
+A module imports only from its own layer or the layers before it (``LAYERS``), and every
+top-level package of the repository is a layer (tests/ excepted), so a new folder is checked
+from its first file. Unit tests beside their modules (``<module>_test.py``) follow the same
+rule and import nothing from tests/; no module of a layer (product or benchmark) imports
+tests/ or a test. The imports are read with ``ast`` (no module is imported), so these tests
+need no TensorFlow; the last one checks, in a fresh interpreter, that the device-side modules
+stay TensorFlow-free.
 """
 
 from __future__ import annotations
 
 import ast
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +24,21 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-LAYERS = ("configs", "components", "pipeline", "commands")
+# Lowest first. bootstrap: what every process sets before TensorFlow is imported;
+# movie_recs: the custom artifact types the components produce; kubeflow: compiles and runs
+# the pipeline on Kubeflow / Vertex AI; benchmarks: scripts that drive everything below.
+LAYERS = (
+    "bootstrap",
+    "configs",
+    "movie_recs",
+    "components",
+    "pipeline",
+    "kubeflow",
+    "commands",
+    "benchmarks",
+)
+# Top-level packages that are not layers: the integration tests may import any layer.
+NOT_LAYERS = ("tests",)
 # What a device (or an app's tooling) imports: no TensorFlow behind any of them.
 TENSORFLOW_FREE = (
     "commands.recommend",
@@ -74,15 +93,39 @@ def test_every_layer_has_modules():
     assert len(layer_files()) > 20
 
 
+def layer_of(module: str) -> str | None:
+    top = module.split(".")[0]
+    return top if top in LAYERS else None
+
+
+def wrong_imports(path: Path, module: str | None = None) -> list[str]:
+    """Every import of a layer's file that breaks the rules: a later layer, or tests/."""
+    own = layer_of(module or module_name(path))
+    assert own, f"{path} is in no layer"
+    wrong = []
+    for line, imported in imported_modules(path, module):
+        top = imported.split(".")[0]
+        if top in NOT_LAYERS:
+            wrong.append(f"line {line}: {imported} (no layer imports {top}/)")
+        elif layer_of(imported) and LAYERS.index(top) > LAYERS.index(own):
+            wrong.append(
+                f"line {line}: {imported} ({top} comes after {own} in {' -> '.join(LAYERS)})"
+            )
+    return wrong
+
+
+def test_every_top_level_package_is_a_layer():
+    packages = {
+        path.parent.name
+        for path in REPO_ROOT.glob("*/__init__.py")
+        if not path.parent.name.startswith(".")
+    }
+    assert packages - set(NOT_LAYERS) == set(LAYERS)
+
+
 @pytest.mark.parametrize("path", layer_files(), ids=lambda p: str(p.relative_to(REPO_ROOT)))
 def test_imports_go_one_way(path: Path):
-    own = LAYERS.index(path.relative_to(REPO_ROOT).parts[0])
-    wrong = [
-        f"line {line}: {module} ({module.split('.')[0]} comes after "
-        f"{LAYERS[own]} in {' -> '.join(LAYERS)})"
-        for line, module in imported_modules(path)
-        if module.split(".")[0] in LAYERS and LAYERS.index(module.split(".")[0]) > own
-    ]
+    wrong = wrong_imports(path)
     assert not wrong, "\n".join(wrong)
 
 
@@ -102,6 +145,20 @@ def test_tests_beside_modules_import_nothing_from_tests():
     ]
     assert [p for p in layer_files() if is_test(p)], "no test beside a module was found"
     assert not wrong, "\n".join(wrong)
+
+
+def test_every_test_beside_a_module_is_collected():
+    """``make test`` and ``make unit`` collect pyproject.toml's testpaths: a folder missing
+    there would leave its ``<module>_test.py`` files out of both."""
+    text = (REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    testpaths = re.findall(r'"([^"]+)"', re.search(r"^testpaths = \[(.*)\]$", text, re.M)[1])
+    beside = [path for path in layer_files() if is_test(path)]
+    missed = [
+        str(path.relative_to(REPO_ROOT))
+        for path in beside
+        if path.relative_to(REPO_ROOT).parts[0] not in testpaths
+    ]
+    assert beside and not missed, f"not under pyproject.toml's testpaths: {missed}"
 
 
 def test_no_module_imports_a_test_or_pytest():
@@ -124,6 +181,26 @@ def test_the_layer_check_sees_a_wrong_import(tmp_path):
     )
     modules = [module for _, module in imported_modules(probe, "components.export.probe")]
     assert modules == ["pipeline", "components.export", "commands.recommend"]
+
+
+@pytest.mark.parametrize(
+    ("module", "source", "found"),
+    [
+        ("movie_recs.probe", "import components\n", "components comes after movie_recs"),
+        ("bootstrap.probe", "from configs import features\n", "configs comes after bootstrap"),
+        ("kubeflow.probe", "from commands import data\n", "commands comes after kubeflow"),
+        ("commands.probe", "import benchmarks.common\n", "benchmarks comes after commands"),
+        ("benchmarks.probe", "from tests.browser import launch\n", "no layer imports tests/"),
+        ("components.probe", "from ..tests import x\n", "no layer imports tests/"),
+    ],
+)
+def test_the_layer_rules_refuse_a_wrong_import(tmp_path, module, source, found):
+    """The rules themselves, on each new layer: a wrong import is reported, a right one not."""
+    probe = tmp_path / "probe.py"
+    probe.write_text(source, encoding="utf-8")
+    assert [found in line for line in wrong_imports(probe, module)] == [True]
+    probe.write_text(f"import bootstrap\nfrom . import sibling\n{source}", encoding="utf-8")
+    assert len(wrong_imports(probe, module)) == 1  # its own layer and the lowest: allowed
 
 
 @pytest.mark.parametrize("module", TENSORFLOW_FREE)

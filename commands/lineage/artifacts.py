@@ -21,6 +21,7 @@ from google.protobuf import text_format
 from tensorboard.compat.proto import event_pb2
 from tensorflow_metadata.proto.v0 import schema_pb2
 
+import bootstrap
 from commands.lineage.store import Artifact
 from components import names
 from components.contracts.ingest_report import IngestReport
@@ -166,7 +167,7 @@ def evaluation_metrics(evaluation: Artifact) -> dict[str, dict[str, float]]:
     """Overall-slice metrics of the candidate and (when there was one) the baseline model."""
     # TFMA's proto module imports all of TFMA and TensorFlow (seconds): only here.
     # TensorFlow's start-up logs (CUDA plugins, CPU features) are noise for a metrics read.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    bootstrap.quiet_tensorflow()
     from tensorflow_model_analysis.proto import metrics_for_slice_pb2
 
     table: dict[str, dict[str, float]] = {}

@@ -18,6 +18,9 @@ from components.transform import ids
 from configs import input_config
 from configs.input_config_pb2 import FLOAT
 
+# Trains (and converts) a model in most cases: in make test, not in make unit.
+pytestmark = pytest.mark.slow
+
 HPARAMS = HParams(dropout=0.0)
 ENCODER_NAMES = ("BOW", "CNN", "LSTM", "TRANSFORMER", "HSTU")
 

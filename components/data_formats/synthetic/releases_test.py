@@ -15,6 +15,9 @@ import pytest
 from components.data_formats import synthetic
 from components.data_formats.synthetic import releases
 
+# Synthesizes 75,000 ratings and runs the command: in make test, not in make unit.
+pytestmark = pytest.mark.slow
+
 ML25M = releases.RELEASES["ml-25m"]
 SCALE = 0.003  # 488 users, about 75,000 ratings
 

@@ -1,4 +1,5 @@
-"""The system Chromium, headless, as the browser tests and benchmarks/bench_demo.py drive it.
+"""The system Chromium, headless, as benchmarks/bench_demo.py and the browser tests
+(tests/test_demo.py) drive it: here, not in tests/, since no benchmark imports a test.
 
 Playwright only drives it: no browser is downloaded (`make test` installs Debian's chromium).
 """
