@@ -38,6 +38,8 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
+import itertools
+
 import components  # noqa: E402,F401  (Keras 2 before TensorFlow)
 from components import names  # noqa: E402
 from components.data_formats import synthetic  # noqa: E402
@@ -202,11 +204,13 @@ def kill_trial(data_dir: str, output_dir: str, point: str, timeout_s: float) -> 
 
 
 def concurrent_trial(data_dir: str, output_dir: str, timeout_s: float) -> dict:
-    runs_before = len(
-        metadata.readonly_store(paths.metadata_path(output_dir)).get_contexts_by_type(
+    known_runs = {
+        c.id
+        for c in metadata.readonly_store(paths.metadata_path(output_dir)).get_contexts_by_type(
             metadata.RUN_CONTEXT
         )
-    )
+    }
+    runs_before = len(known_runs)
     processes = [
         subprocess.Popen(
             runner_command(data_dir, output_dir),
@@ -224,9 +228,12 @@ def concurrent_trial(data_dir: str, output_dir: str, timeout_s: float) -> dict:
         ended.append(round(time.monotonic() - started, 1))
     codes = sorted(p.returncode for p in processes)
     refusals = [err for _, err in results if "is in use by a live run" in err]
+    spans: list[tuple[int, int]] = []
     try:
         store = metadata.readonly_store(paths.metadata_path(output_dir))
-        runs_after = len(store.get_contexts_by_type(metadata.RUN_CONTEXT))
+        runs = store.get_contexts_by_type(metadata.RUN_CONTEXT)
+        runs_after = len(runs)
+        spans = run_spans(store, [c for c in runs if c.id not in known_runs])
         store_ok = True
     except metadata.StoreError:
         runs_after, store_ok = None, False
@@ -235,10 +242,32 @@ def concurrent_trial(data_dir: str, output_dir: str, timeout_s: float) -> dict:
         # Seconds after the start at which each process was seen to end (both ending 0
         # means the second one reached the lock after the first had finished).
         "ended_s": ended,
+        # From the store: each new run's executions, first start to last end (ms), and
+        # whether two runs' executions ever overlapped in time.
+        "run_spans_ms": spans,
+        "runs_overlapped": any(
+            later[0] < earlier[1] for earlier, later in itertools.pairwise(spans)
+        ),
         "refusal_lines": len(refusals),
         "store_readable": store_ok,
         "new_runs_in_store": None if runs_after is None else runs_after - runs_before,
     }
+
+
+def run_spans(store, runs) -> list[tuple[int, int]]:
+    """Per run context, its executions' first creation and last update (ms since the epoch),
+    in order of start."""
+    spans = []
+    for run in runs:
+        executions = store.get_executions_by_context(run.id)
+        if executions:
+            spans.append(
+                (
+                    min(e.create_time_since_epoch for e in executions),
+                    max(e.last_update_time_since_epoch for e in executions),
+                )
+            )
+    return sorted(spans)
 
 
 def main() -> int:
@@ -299,9 +328,11 @@ def main() -> int:
         print(f"  {failure}")
     ok = sum(r["exit_codes"] == [0, 2] and r["refusal_lines"] == 1 for r in concurrent)
     readable = sum(r["store_readable"] for r in concurrent)
+    overlapped = sum(r["runs_overlapped"] for r in concurrent)
     print(
         f"concurrent: {ok}/{len(concurrent)} trials = one completed run + one refusal; "
-        f"store readable after {readable}/{len(concurrent)}"
+        f"store readable after {readable}/{len(concurrent)}; runs whose executions overlapped "
+        f"in time (the store's record): {overlapped}/{len(concurrent)}"
     )
     return 0
 
