@@ -27,6 +27,7 @@ trial and a table at the end.
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import signal
 import subprocess
@@ -37,8 +38,6 @@ import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
-
-import itertools
 
 import components  # noqa: E402,F401  (Keras 2 before TensorFlow)
 from components import names  # noqa: E402
