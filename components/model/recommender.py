@@ -83,8 +83,13 @@ class Recommender(keras.Model):
         (bfloat16 under mixed precision, the bulk of a training step), returned in float32
         for the softmax."""
         query = self.query(context)
-        table = tf.cast(self.scoring_table(), query.dtype)
-        return tf.cast(tf.einsum("nd,rd->nr", query, table), tf.float32) + self.row_bias
+        table = self.label_table()
+        logits = tf.einsum("nd,rd->nr", query, tf.cast(table, query.dtype))
+        if self.hparams.similarity == "cosine":
+            # The rows' norms divide the product instead of a unit-length copy of the table:
+            # the exported model holds the embeddings once (plus one number per movie).
+            logits *= tf.cast(_inverse_norms(table), query.dtype)
+        return tf.cast(logits, tf.float32) + self.row_bias
 
     def query(self, context: tf.Tensor) -> tf.Tensor:
         """The context as it meets the movie table: with cosine similarity, unit length and
@@ -96,9 +101,9 @@ class Recommender(keras.Model):
     def scoring_table(self) -> tf.Tensor:
         """The movie table that scores candidates (unit rows with cosine similarity)."""
         table = self.label_table()
-        return (
-            tf.math.l2_normalize(table, axis=-1) if self.hparams.similarity == "cosine" else table
-        )
+        if self.hparams.similarity == "cosine":
+            return table * _inverse_norms(table)[:, tf.newaxis]
+        return table
 
     def label_table(self) -> tf.Tensor:
         if self.tied_feature:
@@ -146,3 +151,8 @@ def compile_model(model: Recommender, hparams: HParams) -> None:
         metrics=[ranking_tf.HitRate(k) for k in hparams.eval_top_k],  # hr_at_K
         jit_compile=hparams.xla,
     )
+
+
+def _inverse_norms(table: tf.Tensor) -> tf.Tensor:
+    """1 / the L2 norm of each row ``[rows]``, as ``tf.math.l2_normalize`` computes it."""
+    return tf.math.rsqrt(tf.maximum(tf.reduce_sum(tf.square(table), axis=-1), 1e-12))
