@@ -244,8 +244,8 @@ def test_only_the_chief_writes_where_it_is_told(tmp_path):
 
 
 def test_local_run_asks_the_trainer_for_a_local_launch():
-    from kubeflow import local_run
+    from kubeflow.local_run import paths as local_paths
 
-    assert local_run.TRAINING_LAUNCHER_ENV == cloud_trainer.LAUNCHER_ENV
-    environment = local_run.task_environment("/pipeline", {})
+    assert local_paths.TRAINING_LAUNCHER_ENV == cloud_trainer.LAUNCHER_ENV
+    environment = local_paths.task_environment("/pipeline", {})
     assert environment[cloud_trainer.LAUNCHER_ENV] == cloud_trainer.LOCAL
