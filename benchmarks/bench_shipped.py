@@ -129,11 +129,28 @@ def main() -> None:
     for name, ranks in rows.items():
         m = ranking.metrics(ranks)
         print(f"{name:<38} {m['hr@1']:7.4f} {m['hr@5']:7.4f} {m['hr@10']:7.4f} {m['ndcg@10']:8.4f}")
+    print_gaps_to_markov(rows)
     for name, megabytes, p50, p99 in files:
         print(
             f"{name}: {megabytes:.2f} MB; {RECOMMEND_UNSEEN} latency, 1 thread: "
             f"p50 {p50:.3f} ms, p99 {p99:.3f} ms"
         )
+
+
+def print_gaps_to_markov(rows: dict[str, np.ndarray]) -> None:
+    """Each shipped file's gap to first-order Markov per figure, with the paired noise
+    (components.evaluation.ranking.paired_noise_of_gap): ahead, behind or within it."""
+    markov = rows["first-order Markov"]
+    for name, ranks in rows.items():
+        if name in ("first-order Markov", "popularity"):
+            continue
+        parts = []
+        for metric in (*(ranking.hr_name(k) for k in ranking.TOP_KS), ranking.ndcg_name()):
+            gap = ranking.metrics(ranks)[metric] - ranking.metrics(markov)[metric]
+            noise = ranking.paired_noise_of_gap(ranks, markov, metric)
+            verdict = "within" if abs(gap) < noise else ("ahead" if gap > 0 else "behind")
+            parts.append(f"{metric} {gap:+.4f} (+-{noise:.4f}, {verdict})")
+        print(f"{name} against Markov: {'; '.join(parts)}")
 
 
 def recommend_all(model: str, histories: list[list[int]]) -> tuple[list[list[int]], float]:

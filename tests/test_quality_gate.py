@@ -186,6 +186,10 @@ def test_a_crippled_candidate_loses_to_markov_and_is_neither_blessed_nor_pushed(
     assert list(verdicts.values()) == [True, True, False], gate
     markov_rule = gate["rules"][2]
     assert markov_rule["value"] < 0 and markov_rule["markov"] > 0
+    # The rule says whether the gap is beyond the noise of the eval split's examples.
+    assert isinstance(markov_rule["within_noise"], bool)
+    verdict = "within" if markov_rule["within_noise"] else "beyond"
+    assert f"is {verdict} the noise (+-0." in markov_rule["detail"], markov_rule
     assert sorted(os.listdir(paths.push_destination(output_dir))) == pushed_before
     # The report compares it with the latest blessed model, the first run's.
     content = quality_report.read(

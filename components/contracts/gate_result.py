@@ -20,7 +20,8 @@ class GateResult(Contract):
     blessed: bool
     # In order: the bound, no regression, beating first-order Markov. Each: "rule" (what
     # it asks), "passed", "detail" (the figures as a person reads them), and its figures
-    # ("value", "baseline_model", "markov").
+    # ("value", "baseline_model", "markov"; the Markov rule also "within_noise": whether the
+    # gap is under two standard errors, components.evaluation.ranking.within_noise).
     rules: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
     def failed(self) -> list[dict[str, Any]]:

@@ -43,10 +43,22 @@ BASELINES_KEY = names.BASELINES_KEY
 MIN_LIFT_KEY = "min_lift_over_markov"
 
 
-def markov_recall(baselines_uri: str, k: int) -> float:
-    """First-order Markov's recall@K on the eval split, seen movies excluded."""
+def markov_recall(baselines_uri: str, k: int) -> tuple[float, int]:
+    """First-order Markov's recall@K on the eval split (seen movies excluded), and the number
+    of eval examples it was measured on (the candidate's, too)."""
     table = fit_baselines.read_metrics(baselines_uri)[timelines.EVAL]
-    return table["markov"][quality.SEEN_EXCLUDED]["overall"][ranking.hr_name(k)]
+    overall = table["markov"][quality.SEEN_EXCLUDED]["overall"]
+    return overall[ranking.hr_name(k)], int(overall["examples"])
+
+
+def noise_note(candidate: float, markov: float, examples: int) -> str:
+    """Whether the candidate and Markov are shown to differ on ``examples`` eval examples."""
+    noise = ranking.noise_of_gap(candidate, markov, examples)
+    verdict = "within" if ranking.within_noise(candidate, markov, examples) else "beyond"
+    return (
+        f"the gap {candidate - markov:+.4f} is {verdict} the noise (+-{noise:.4f}, "
+        f"{ranking.NOISE_STANDARD_ERRORS:g} standard errors over {examples} examples)"
+    )
 
 
 def rules(
@@ -60,7 +72,7 @@ def rules(
     name = ranking.recall_name(gate.gate_k)
     candidate = model_metrics(evaluation_uri, CANDIDATE)[OVERALL][name]
     baseline = model_metrics(evaluation_uri, BASELINE).get(OVERALL, {}).get(name)
-    markov = markov_recall(baselines_uri, gate.gate_k)
+    markov, examples = markov_recall(baselines_uri, gate.gate_k)
     lift = candidate / markov - 1 if markov else float("inf")
     regression = {"rule": "no regression against the latest blessed model"}
     if baseline is None:
@@ -86,8 +98,10 @@ def rules(
             "passed": lift >= gate.min_lift_over_markov,
             "value": lift,
             "markov": markov,
+            "within_noise": ranking.within_noise(candidate, markov, examples),
             "detail": f"lift {lift:+.1%} (>= {gate.min_lift_over_markov:+.0%}; this model "
-            f"{candidate:.4f}, first-order Markov {markov:.4f})",
+            f"{candidate:.4f}, first-order Markov {markov:.4f}; "
+            f"{noise_note(candidate, markov, examples)})",
         },
     ]
 

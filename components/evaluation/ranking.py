@@ -149,6 +149,61 @@ def recall_name(k: int) -> str:
     return f"recall_at_{k}"
 
 
+# Two models' figures on the same examples are "shown to differ" when their gap is at least
+# this many standard errors of the gap.
+NOISE_STANDARD_ERRORS = 2.0
+
+
+def standard_error_bound(value: float, examples: int) -> float:
+    """An upper bound on the standard error of a figure over ``examples`` examples.
+
+    Every figure here is the mean of one value in [0, 1] per example, whose variance is at
+    most m (1 - m) for mean m: the bound sqrt(m (1 - m) / n) is exact for HR@K (a proportion)
+    and larger than the true error for NDCG and MRR.
+    """
+    if examples <= 0 or not np.isfinite(value):
+        return float("nan")
+    value = min(max(value, 0.0), 1.0)
+    return float(np.sqrt(value * (1 - value) / examples))
+
+
+def noise_of_gap(first: float, second: float, examples: int) -> float:
+    """The gap two figures on the same examples must reach to be shown to differ.
+
+    ``NOISE_STANDARD_ERRORS`` standard errors of the gap, taking the two figures as
+    independent. Scored on the same examples they are usually positively correlated, which
+    makes the true error of the gap smaller: "within the noise" errs towards caution.
+    """
+    first_error = standard_error_bound(first, examples)
+    second_error = standard_error_bound(second, examples)
+    return NOISE_STANDARD_ERRORS * float(np.hypot(first_error, second_error))
+
+
+def per_example(ranks: np.ndarray, name: str) -> np.ndarray:
+    """Each example's share of a figure (its mean is ``metrics(ranks)[name]``)."""
+    ranks = np.asarray(ranks, dtype=np.float64)
+    if name == MRR:
+        return 1 / (ranks + 1)
+    kind, k = name.split("@")
+    if kind == "ndcg":
+        return np.where(ranks < int(k), 1 / np.log2(ranks + 2), 0.0)
+    return (ranks < int(k)).astype(np.float64)
+
+
+def paired_noise_of_gap(first_ranks: np.ndarray, second_ranks: np.ndarray, name: str) -> float:
+    """``noise_of_gap`` when both models' ranks of the same examples are at hand: the
+    standard error of the mean per-example difference, which counts their correlation."""
+    gaps = per_example(first_ranks, name) - per_example(second_ranks, name)
+    if len(gaps) < 2:
+        return float("nan")
+    return NOISE_STANDARD_ERRORS * float(gaps.std(ddof=1) / np.sqrt(len(gaps)))
+
+
+def within_noise(first: float, second: float, examples: int) -> bool:
+    """Whether two figures on the same examples are not shown to differ (``noise_of_gap``)."""
+    return not abs(first - second) >= noise_of_gap(first, second, examples)
+
+
 def sliced_metrics(ranks: np.ndarray, slices: Iterable[str]) -> dict[str, dict[str, float]]:
     """``metrics`` overall and per slice value (e.g. history-length bucket), with counts."""
     ranks = np.asarray(ranks)

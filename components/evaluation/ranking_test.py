@@ -73,3 +73,40 @@ def test_markov_follows_the_newest_movie_and_popularity_breaks_ties():
     assert popularity.tolist() == [0, 2, 2, 0]
     restored = baselines.Baselines.from_arrays(fitted.to_arrays())
     np.testing.assert_array_equal(restored.scores(baselines.MARKOV, np.array([1])), markov[:1])
+
+
+def test_the_standard_error_bound_is_exact_for_a_hit_rate_and_bounds_ndcg():
+    ranks = np.array([0, 3, 12, ranking.NOT_RANKED] * 50)
+    values = ranking.metrics(ranks)
+    for name in ("hr@1", "hr@10"):
+        hits = (ranks < int(name.split("@")[1])).astype(float)
+        exact = hits.std() / math.sqrt(len(ranks))
+        assert ranking.standard_error_bound(values[name], len(ranks)) == pytest.approx(exact)
+    gains = np.where(ranks < 10, 1 / np.log2(ranks.astype(float) + 2), 0.0)
+    assert ranking.standard_error_bound(values["ndcg@10"], len(ranks)) > gains.std() / math.sqrt(
+        len(ranks)
+    )
+    assert math.isnan(ranking.standard_error_bound(0.5, 0))
+
+
+def test_a_gap_is_shown_only_beyond_two_standard_errors_of_it():
+    # 0.30 vs 0.25 over n examples: noise 2 * sqrt((.21 + .1875) / n).
+    assert ranking.noise_of_gap(0.30, 0.25, 1000) == pytest.approx(2 * math.sqrt(0.3975 / 1000))
+    assert ranking.within_noise(0.30, 0.25, 500)  # noise 0.0564 > the gap 0.05
+    assert not ranking.within_noise(0.30, 0.25, 1000)  # noise 0.0399 < 0.05
+    assert ranking.within_noise(0.25, 0.30, 100)  # symmetric; noise 0.126
+    assert ranking.within_noise(0.3, 0.2, 0)  # no examples: nothing is shown
+
+
+def test_per_example_shares_average_to_the_figures_and_the_paired_noise_counts_correlation():
+    rng = np.random.default_rng(0)
+    ours = rng.integers(0, 40, size=400)
+    for name, value in ranking.metrics(ours).items():
+        assert ranking.per_example(ours, name).mean() == pytest.approx(value)
+    # A second model that ranks nearly like the first: the paired noise is far below the
+    # unpaired one, which takes the two as independent.
+    theirs = np.where(rng.random(400) < 0.05, ours + 20, ours)
+    paired = ranking.paired_noise_of_gap(ours, theirs, "hr@10")
+    first, second = ranking.hit_rate(ours, 10), ranking.hit_rate(theirs, 10)
+    assert 0 < paired < ranking.noise_of_gap(first, second, 400) / 2
+    assert ranking.paired_noise_of_gap(ours, ours, "mrr") == 0.0

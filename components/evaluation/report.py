@@ -88,6 +88,31 @@ def _bucket_rows(test: dict[str, dict]) -> list[list[str]]:
     return rows
 
 
+def _noise_rows(test: dict[str, dict]) -> list[list[str]] | None:
+    """Per figure, the candidate's gap to first-order Markov and whether it is beyond the
+    noise (components.evaluation.ranking.noise_of_gap); None without both models."""
+    if CANDIDATE not in test or "markov" not in test:
+        return None
+    ours = test[CANDIDATE][quality.SEEN_EXCLUDED]["overall"]
+    markov = test["markov"][quality.SEEN_EXCLUDED]["overall"]
+    examples = int(ours["examples"])
+    rows = [["figure", "gap", "noise (+-)", "verdict"]]
+    for metric in METRICS:
+        gap = ours[metric] - markov[metric]
+        noise = ranking.noise_of_gap(ours[metric], markov[metric], examples)
+        shown = not ranking.within_noise(ours[metric], markov[metric], examples)
+        verdict = ("ahead" if gap > 0 else "behind") if shown else "within the noise"
+        rows.append([metric, f"{gap:+.4f}", f"{noise:.4f}", verdict])
+    return rows
+
+
+def _noise_title() -> str:
+    return (
+        f"This model against first-order Markov (test split, seen movies excluded; the noise "
+        f"is {ranking.NOISE_STANDARD_ERRORS:g} standard errors of the gap):"
+    )
+
+
 def _rule_line(rule: dict[str, Any]) -> str:
     return f"{'passed' if rule['passed'] else 'FAILED'}  {rule['rule']}: {rule['detail']}"
 
@@ -137,6 +162,11 @@ def _context_lines(content: dict[str, Any]) -> list[str]:
     return [*lines, spans] if spans else lines
 
 
+def _noise_lines(test: dict[str, dict]) -> list[str]:
+    rows = _noise_rows(test)
+    return [_noise_title(), *_table(rows)] if rows else []
+
+
 def render_text(content: dict[str, Any]) -> str:
     test = content["test"]
     examples = next(iter(test.values()))[quality.SEEN_EXCLUDED]["overall"]["examples"]
@@ -147,6 +177,7 @@ def render_text(content: dict[str, Any]) -> str:
         *(f"  {_rule_line(rule)}" for rule in content["gate"]["rules"]),
         f"Test split ({examples} examples: each user's next movie), seen movies excluded:",
         *_table(_metric_rows(test, quality.SEEN_EXCLUDED)),
+        *_noise_lines(test),
         "Seen movies included:",
         *_table(_metric_rows(test, quality.SEEN_INCLUDED)),
         f"HR@{ranking.DEFAULT_K} by history length (earlier ratings), seen movies excluded:",
@@ -164,6 +195,11 @@ def _html_table(rows: list[list[str]]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
+def _noise_html(test: dict[str, dict]) -> str:
+    rows = _noise_rows(test)
+    return f"<p>{html.escape(_noise_title())}</p>{_html_table(rows)}" if rows else ""
+
+
 def render_html(content: dict[str, Any]) -> str:
     verdict = "BLESSED" if content["blessed"] else "NOT BLESSED"
     rules = "".join(f"<li>{html.escape(_rule_line(r))}</li>" for r in content["gate"]["rules"])
@@ -179,6 +215,7 @@ def render_html(content: dict[str, Any]) -> str:
         f"<img src='{CHART_FILE}' alt='HR@K, NDCG@10 and MRR of each model' width='720'>"
         "<h3>Seen movies excluded (what an app shows)</h3>"
         + _html_table(_metric_rows(test, quality.SEEN_EXCLUDED))
+        + _noise_html(test)
         + "<h3>Seen movies included</h3>"
         + _html_table(_metric_rows(test, quality.SEEN_INCLUDED))
         + f"<h3>HR@{ranking.DEFAULT_K} by history length</h3>"
@@ -223,6 +260,13 @@ def summary_block(content: dict[str, Any]) -> str:
     for name, table in content["test"].items():
         overall = table[quality.SEEN_EXCLUDED]["overall"]
         lines.append(f"  {MODELS[name]:<22} {overall[hr]:.4f} / {overall[ndcg]:.4f}")
+    rows = _noise_rows(content["test"])
+    if rows:
+        verdicts = {}
+        for metric, _, _, verdict in rows[1:]:
+            verdicts.setdefault(verdict, []).append(metric)
+        parts = [f"{verdict} at {', '.join(metrics)}" for verdict, metrics in verdicts.items()]
+        lines.append(f"  this model against first-order Markov: {'; '.join(parts)}")
     return "\n".join(lines)
 
 

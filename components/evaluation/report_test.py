@@ -69,11 +69,16 @@ def test_summary_block_gives_the_verdict_the_failed_rules_and_the_test_figures()
     assert lines[2] == "Model started: not recorded"
     assert lines[3] == "Test split (each user's next movie, seen movies excluded), HR@10 / NDCG@10:"
     # Seen-excluded overall HR@10 / NDCG@10 of each model, in the content's order.
-    assert [line.split() for line in lines[4:]] == [
+    assert [line.split() for line in lines[4:7]] == [
         ["this", "model", "0.2125", "/", "0.1234"],
         ["first-order", "Markov", "0.2500", "/", "0.1500"],
         ["popularity", "0.0500", "/", "0.0200"],
     ]
+    # 40 examples: every gap to Markov here is within 2 standard errors.
+    assert lines[7] == (
+        "  this model against first-order Markov: within the noise at hr@1, hr@5, hr@10, "
+        "ndcg@10, mrr"
+    )
 
 
 def test_summary_block_of_a_blessed_model_lists_no_rule():
@@ -101,6 +106,26 @@ def test_the_text_report_has_every_rule_and_both_tables_and_the_buckets():
     assert ["history", "examples", "this", "model", "first-order", "Markov", "popularity"] in rows
     assert ["01-04", "15", "0.0708", "0.0833", "0.0167"] in rows
     assert ["05+", "25", "0.3187", "0.3750", "0.0750"] in rows
+
+
+def test_the_report_says_which_gaps_to_markov_are_beyond_the_noise():
+    # 10,000 examples: hr@10 0.2125 vs 0.25 is a gap of -0.0375 against a noise of
+    # 2 * sqrt(.2125 * .7875 / 1e4 + .25 * .75 / 1e4) = 0.0119; hr@1 (0.0531 vs 0.0625) is
+    # a gap of -0.0094 against 0.0066, mrr (0.0617 vs 0.0750) -0.0133 against 0.0071.
+    page = content()
+    page["test"]["candidate"] = figures(0.2125, 0.1234, examples=10_000)
+    page["test"]["markov"] = figures(0.25, 0.1500, examples=10_000)
+    rows = [line.split() for line in report.render_text(page).splitlines()]
+    assert ["hr@10", "-0.0375", "0.0119", "behind"] in rows
+    assert ["hr@1", "-0.0094", "0.0066", "behind"] in rows
+    # Close figures are called within the noise, whichever is ahead.
+    page["test"]["candidate"] = figures(0.2540, 0.1510, examples=10_000)
+    rows = [line.split() for line in report.render_text(page).splitlines()]
+    assert ["hr@10", "+0.0040", "0.0123", "within", "the", "noise"] in rows
+    assert report.summary_block(page).splitlines()[-1] == (
+        "  this model against first-order Markov: within the noise at hr@1, hr@5, hr@10, "
+        "ndcg@10, mrr"
+    )
 
 
 def test_the_html_report_escapes_text_and_holds_the_same_figures():
