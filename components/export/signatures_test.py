@@ -27,3 +27,23 @@ def test_oov_is_right_when_every_id_up_to_the_largest_is_known():
 
 def test_zero_is_a_row_where_zero_is_a_real_value():
     assert _rows([0, 1990], [0, 1990]) == [ids.FIRST_VOCAB_ROW, ids.FIRST_VOCAB_ROW + 1]
+
+
+def test_tables_of_up_to_65536_rows_are_int16_and_map_every_row():
+    # The largest narrow catalogue: rows 0 (padding) .. 65,535 (OOV), ids sparse up to 209k.
+    vocabulary = list(range(3, 3 * 65_534 + 1, 3))
+    table = signatures.raw_to_row_table([str(v).encode() for v in vocabulary])
+    assert table.dtype == np.int16 and len(table) == vocabulary[-1] + 3
+    last = ids.oov_row(len(vocabulary)) - 1
+    assert _rows(vocabulary, [3, vocabulary[32_766], vocabulary[-1], 4, 0]) == [
+        ids.FIRST_VOCAB_ROW,
+        32_767,
+        last,
+        last + 1,
+        ids.PADDING,
+    ]
+    # One movie more no longer fits: int32, the same rows.
+    wider = [*vocabulary, vocabulary[-1] + 3]
+    table = signatures.raw_to_row_table([str(v).encode() for v in wider])
+    assert table.dtype == np.int32
+    assert _rows(wider, [wider[-1], 1]) == [ids.oov_row(len(wider)) - 1, ids.oov_row(len(wider))]

@@ -31,7 +31,7 @@ class Scorer(Protocol):
     row_bias: tf.Tensor  # [rows]: NEG_INF at the rows never recommended (padding, OOV)
 
     def logits(self, context: tf.Tensor) -> tf.Tensor:
-        """Float32 logits ``[n, rows]`` of contexts ``[n, dim]``, ``row_bias`` added."""
+        """Float32 logits ``[n, rows]`` of contexts ``[n, dim]``, NEG_INF where ``row_bias`` is."""
 
     def query(self, context: tf.Tensor) -> tf.Tensor:
         """The context as it meets the table (unit length / temperature with cosine)."""

@@ -48,7 +48,9 @@ class Recommender(keras.Model):
                 self.num_rows, config.label_feature.embedding_dim, name="label_embedding"
             )
         )
-        # Padding and OOV rows are never a recommendation.
+        # Padding and OOV rows are never a recommendation: ``row_bias`` for the sampled
+        # loss, ``_never_recommended`` in ``logits`` (the first and the last row).
+        assert ids.PADDING == 0 and self.oov_row == self.num_rows - 1
         invalid = [ids.PADDING, self.oov_row]
         self.row_bias = tf.constant(
             [NEG_INF if row in invalid else 0.0 for row in range(self.num_rows)], tf.float32
@@ -89,7 +91,7 @@ class Recommender(keras.Model):
             # The rows' norms divide the product instead of a unit-length copy of the table:
             # the exported model holds the embeddings once (plus one number per movie).
             logits *= tf.cast(_inverse_norms(table), query.dtype)
-        return tf.cast(logits, tf.float32) + self.row_bias
+        return _never_recommended(tf.cast(logits, tf.float32))
 
     def query(self, context: tf.Tensor) -> tf.Tensor:
         """The context as it meets the movie table: with cosine similarity, unit length and
@@ -151,6 +153,14 @@ def compile_model(model: Recommender, hparams: HParams) -> None:
         metrics=[ranking_tf.HitRate(k) for k in hparams.eval_top_k],  # hr_at_K
         jit_compile=hparams.xla,
     )
+
+
+def _never_recommended(logits: tf.Tensor) -> tf.Tensor:
+    """``logits`` ``[n, rows]`` with the padding row (the first) and the OOV row (the last)
+    set to NEG_INF: the same as adding ``row_bias``, without a constant per movie in the
+    exported file (0.25 MB at 62k movies)."""
+    wall = tf.fill([tf.shape(logits)[0], 1], NEG_INF)
+    return tf.concat([wall, logits[:, ids.FIRST_VOCAB_ROW : -1], wall], axis=1)
 
 
 def _inverse_norms(table: tf.Tensor) -> tf.Tensor:
