@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 import tensorflow_transform as tft
+from ai_edge_litert.interpreter import Interpreter
 
 from components.evaluation import quality
 from components.export import conversion, on_device_inputs, signatures
@@ -191,3 +192,31 @@ def test_the_transition_prior_adds_its_bonus_to_every_signature(exported, pipeli
     lite = conversion.convert(prior_dir)
     columns = {name: np.stack([f[name] for f in inputs[:20]]) for name in inputs[0]}
     assert conversion.parity_report(with_prior, lite, columns) == []
+
+
+@pytest.mark.parametrize("similarity", ["dot", "cosine"])
+def test_the_on_device_file_holds_the_movie_table_once(pipeline_run, tmp_path, similarity):
+    # The history's lookup and the scoring read one table; a second copy (e.g. a unit-length
+    # one folded by the converter for cosine scores) would double the file.
+    transform_output = tft.TFTransformOutput(
+        pipeline_runs.latest_artifact(pipeline_run.output_dir, "TransformGraph").uri
+    )
+    config = input_config.load(PIPELINE_CONFIG)
+    hparams = HParams(similarity=similarity, temperature=0.05).for_config(config)
+    recommender = trainer._built(config, transform_output, hparams)
+    export_dir = str(tmp_path / similarity)
+    signatures.export(recommender, transform_output, config, 10, export_dir)
+    table = recommender.label_table().numpy()
+    for quantize in (False, True):
+        interpreter = Interpreter(model_content=conversion.convert(export_dir, quantize))
+        shapes = [tuple(d["shape"]) for d in interpreter.get_tensor_details()]
+        assert shapes.count(table.shape) == 1, (similarity, quantize)
+    # Scores are still dot products or cosines / temperature; padding and OOV never win.
+    context = tf.random.stateless_normal([2, table.shape[1]], seed=[1, 2])
+    logits = recommender.logits(context).numpy()
+    query = context.numpy()
+    if similarity == "cosine":
+        query = query / np.linalg.norm(query, axis=-1, keepdims=True) / 0.05
+        table = table / np.linalg.norm(table, axis=-1, keepdims=True)
+    np.testing.assert_allclose(logits[:, 1:-1], (query @ table.T)[:, 1:-1], rtol=1e-4, atol=1e-4)
+    assert logits[:, [0, -1]].max() < -1e6

@@ -87,11 +87,14 @@ class Recommender(keras.Model):
         query = self.query(context)
         table = self.label_table()
         logits = tf.einsum("nd,rd->nr", query, tf.cast(table, query.dtype))
+        logits = _never_recommended(tf.cast(logits, tf.float32))
         if self.hparams.similarity == "cosine":
-            # The rows' norms divide the product instead of a unit-length copy of the table:
-            # the exported model holds the embeddings once (plus one number per movie).
-            logits *= tf.cast(_inverse_norms(table), query.dtype)
-        return _never_recommended(tf.cast(logits, tf.float32))
+            # The rows' norms divide the product instead of a unit-length copy of the table,
+            # and only after the walls: the TFLite converter folds a multiply that directly
+            # follows the product into its weights, a second (unit-length) copy of the table
+            # in the file beside the one the history's lookup reads.
+            logits *= _inverse_norms(tf.cast(table, tf.float32))
+        return logits
 
     def query(self, context: tf.Tensor) -> tf.Tensor:
         """The context as it meets the movie table: with cosine similarity, unit length and
