@@ -349,17 +349,21 @@ def fitted_prior(
         return None, {}
     movie = input_config.movie_feature(config).feature_name
     sequences = hparams.training_layout == SEQUENCES
-    training = make_dataset(
-        fn_args.train_files,
-        fn_args.data_accessor,
-        transform_output,
-        config.label_feature.feature_name,
-        EVAL_BATCH,
-        shuffle=False,
-        seed=hparams.seed,
-        num_epochs=1,
-        keep=[movie, TARGET_ROWS] if sequences else [movie],
-    )
+
+    def read_once(files: list[str], keep: list[str]) -> tf.data.Dataset:
+        return make_dataset(
+            files,
+            fn_args.data_accessor,
+            transform_output,
+            config.label_feature.feature_name,
+            EVAL_BATCH,
+            shuffle=False,
+            seed=hparams.seed,
+            num_epochs=1,
+            keep=keep,
+        )
+
+    training = read_once(fn_args.train_files, [movie, TARGET_ROWS] if sequences else [movie])
     # Pieces: each movie and the one rated after it; windows: the newest movie and label.
     pairs = (
         (features[movie].numpy(), features[TARGET_ROWS].numpy())
@@ -368,17 +372,7 @@ def fitted_prior(
         for features, label in training
     )
     prior = transition_prior.fit(pairs, model.num_rows)
-    evaluation = make_dataset(
-        fn_args.eval_files,
-        fn_args.data_accessor,
-        transform_output,
-        config.label_feature.feature_name,
-        EVAL_BATCH,
-        shuffle=False,
-        seed=hparams.seed,
-        num_epochs=1,
-        keep=[*model.input_names, HISTORY_ROWS],
-    )
+    evaluation = read_once(fn_args.eval_files, [*model.input_names, HISTORY_ROWS])
     prior, weights = transition_prior.choose_weight(
         prior, lambda: callbacks.held_out_batches(model, evaluation, movie)
     )

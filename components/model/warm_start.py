@@ -20,7 +20,6 @@ before warm start existed has none of these: training then starts from scratch a
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import logging
 import os
@@ -46,26 +45,8 @@ class Unavailable(Exception):
     """The base model cannot be started from; the message says why."""
 
 
-@dataclasses.dataclass(frozen=True)
-class Start:
-    """How a training started: from scratch (and why) or from a base model."""
-
-    started: str  # WARM or SCRATCH
-    reason: str
-    base_model_uri: str | None = None
-    base_model_artifact_id: int | None = None
-    tables: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
-    copied_weights: int = 0
-    fresh_weights: tuple[str, ...] = ()
-
-    @property
-    def warm(self) -> bool:
-        return self.started == WARM
-
-    def to_json(self) -> dict[str, Any]:
-        values = dataclasses.asdict(self)
-        values["fresh_weights"] = list(self.fresh_weights)
-        return values
+# How a training started, as written beside the exported model (the file's contract).
+Start = model_start.ModelStart
 
 
 def vocabulary_tables(model: Recommender, config: InputConfig) -> dict[str, str]:
@@ -224,12 +205,12 @@ def start(
         base_model_artifact_id=artifact.get("artifact_id") or None,
         tables=tables,
         copied_weights=copied,
-        fresh_weights=tuple(fresh),
+        fresh_weights=list(fresh),
     )
 
 
 def write_started(serving_model_dir: str, started: Start) -> None:
-    model_start.ModelStart(**started.to_json()).write(serving_model_dir)
+    started.write(serving_model_dir)
 
 
 def read_started(serving_model_dir: str) -> dict[str, Any] | None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from components.model.masking import causal_attention
+
 keras = tf.keras
 
 
@@ -154,9 +156,7 @@ class HstuEncoder(keras.layers.Layer):
     def call(
         self, embeddings: tf.Tensor, mask: tf.Tensor, training=None, all_positions: bool = False
     ) -> tf.Tensor:
-        length = tf.shape(embeddings)[1]
-        causal = tf.linalg.band_part(tf.ones([length, length], tf.bool), -1, 0)
-        valid = tf.logical_and(causal[tf.newaxis], mask[:, tf.newaxis, :])
+        valid = causal_attention(mask)
         x = self._input_dropout(embeddings, training=training)
         for index, block in enumerate(self._blocks):
             last = index == len(self._blocks) - 1

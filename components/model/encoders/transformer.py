@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from components.model.masking import causal_attention
+
 keras = tf.keras
 
 
@@ -69,8 +71,7 @@ class TransformerEncoder(keras.layers.Layer):
         # Row i of the table is "i steps before the most recent activity".
         positions = tf.reverse(self._positions[:length], axis=[0])
         x = embeddings + positions[tf.newaxis]
-        causal = tf.linalg.band_part(tf.ones([length, length], tf.bool), -1, 0)
-        attention_mask = tf.logical_and(causal[tf.newaxis], mask[:, tf.newaxis, :])
+        attention_mask = causal_attention(mask)
         for block in self._blocks:
             x = block(x, attention_mask, training=training)
         # Normalising every position keeps the layer's input rank fixed for both uses.
