@@ -16,7 +16,7 @@ import pytest
 from kubeflow import runner
 from kubeflow.local_run import cache, cli, errors, graph
 from kubeflow.local_run import registry as artifacts
-from pipeline import paths
+from pipeline import paths, run_lock
 from tests import pipeline_runs
 
 IMAGE = "europe-docker.pkg.dev/demo-project/recs/movie-recs:local"
@@ -307,6 +307,16 @@ def test_what_a_local_run_cannot_do_fails_before_any_task(
     assert cli.main(argv) == 2
     assert capsys.readouterr().err == f"error: {message}\n"
     assert not (tmp_path / artifacts.LOCAL_RUN_DIR).exists()
+
+
+def test_a_second_local_run_on_a_pipeline_root_in_use_is_one_line(package, tmp_path, capsys):
+    root = tmp_path / "root"
+    with run_lock.RunLock(str(root), command="the first local run"):
+        assert cli.main(["--package", package, "--pipeline-root", str(root)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith(f"error: {root} is in use by a live run: pid {os.getpid()}")
+    assert "the first local run" in captured.err and captured.err.count("\n") == 1
+    assert not (root / artifacts.LOCAL_RUN_DIR).exists() and not captured.out  # nothing ran
 
 
 def test_a_failing_task_is_named_with_its_log_and_stops_the_run(package, tmp_path, capsys):

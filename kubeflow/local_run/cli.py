@@ -17,6 +17,7 @@ from kubeflow.local_run.errors import LocalRunError
 from kubeflow.local_run.graph import Job, check_supported, load_job, task_order
 from kubeflow.local_run.registry import LOCAL_RUN_DIR
 from kubeflow.local_run.run import LocalRun, TaskResult
+from pipeline import run_lock
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -129,10 +130,22 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     width = max(len(name) for name in run.job.tasks)
-    print(f"run {run.run_id}: {len(run.job.tasks)} tasks, files in {run.run_dir}", flush=True)
     start = time.monotonic()
     try:
-        results = run.run(_print_result(width))
+        # One run at a time per pipeline root, as the local runner per output folder: two
+        # would share the artifact registry and the cache.
+        with run_lock.RunLock(run.root, command="python -m kubeflow.local_run"):
+            print(f"run {run.run_id}: {len(run.job.tasks)} tasks, files in {run.run_dir}")
+            sys.stdout.flush()
+            results = run.run(_print_result(width))
+    except run_lock.RunLockedError:
+        who = run_lock.describe(run_lock.holder(run.root))
+        print(
+            f"error: {run.root} is in use by a live run: {who}; wait for it to end or "
+            "choose another --pipeline-root",
+            file=sys.stderr,
+        )
+        return 2
     except LocalRunError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -57,6 +57,7 @@ class LocalRun:
         use_cache: bool = True,
     ) -> None:
         self.job = job
+        self.root = pipeline_root
         self.run_id = run_id
         self.use_cache = use_cache
         self.run_dir = os.path.join(pipeline_root, LOCAL_RUN_DIR, run_id)
