@@ -12,6 +12,7 @@ import json
 import os
 import shlex
 import sys
+from typing import Any
 
 from components.data_formats import limits
 from components.evaluation.eval_config import GateSettings
@@ -274,12 +275,25 @@ def settings(
             max_regression=args.max_regression,
             min_lift_over_markov=args.min_lift_over_markov,
         ),
-        recipe=_recipe_line(chosen, args),
+        recipe=_recipe_line(chosen, args, values),
     )
 
 
-def _recipe_line(chosen: recipes.Recipe | None, args: argparse.Namespace) -> str:
+def _recipe_line(
+    chosen: recipes.Recipe | None, args: argparse.Namespace, values: dict[str, Any]
+) -> str:
+    """The recipe and why, then what the command line changed in it (``values``: the
+    hyper-parameters as trained)."""
     if chosen is None:
         return f"config {args.config}, default hyper-parameters"
     line = f"{chosen.name} ({chosen.reason})" if chosen.reason else chosen.name
-    return line + (f", config {args.config}" if args.config else "")
+    line += f", config {args.config}" if args.config else ""
+    changed = {k: v for k, v in values.items() if chosen.hparams.get(k, _UNSET) != v}
+    if changed:
+        line += "; changed by the command line: " + ", ".join(
+            f"{k}={v}" for k, v in sorted(changed.items())
+        )
+    return line
+
+
+_UNSET = object()

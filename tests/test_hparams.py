@@ -41,9 +41,19 @@ def test_the_recipe_follows_the_size_of_the_data(tmp_path):
     assert large.hparams.train_minutes == 120 and large.hparams.sequence_stride == 0
 
 
+def embedded_args():
+    return local_runner.parse_args([])
+
+
 def test_flags_win_over_the_recipe():
     args = local_runner.parse_args(["--recipe", "hstu", "--hparam", "temperature=0.1"])
     assert options.settings(args).hparams.temperature == 0.1
+    # The recipe line says what the command line changed (here the budget the size chose).
+    flagged = local_runner.parse_args(["--train-minutes", "10", "--hparam", "seed=1"])
+    line = options.settings(flagged, ratings=5_000_000).recipe
+    assert line.startswith("hstu (5,000,000 ratings: training budget 120 min")
+    assert line.endswith("; changed by the command line: seed=1, train_minutes=10.0"), line
+    assert "changed" not in options.settings(embedded_args(), ratings=5_000_000).recipe
     # A named config without --recipe trains with the plain defaults.
     plain = options.settings(local_runner.parse_args(["--config", "hstu_id"]), ratings=10**6)
     assert plain.hparams.similarity == "dot" and plain.hparams.train_minutes is None
