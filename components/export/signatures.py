@@ -112,6 +112,7 @@ class ExportModule(tf.Module):
         prior: TransitionPrior | None = None,
     ):
         super().__init__()
+        model.freeze_for_export()
         self.model = model
         self.tft_layer = transform_output.transform_features_layer()
         self._config = config

@@ -52,6 +52,7 @@ class Recommender(keras.Model):
         # loss, ``_never_recommended`` in ``logits`` (the first and the last row).
         assert ids.PADDING == 0 and self.oov_row == self.num_rows - 1
         invalid = [ids.PADDING, self.oov_row]
+        self._frozen_row_scales: tf.Tensor | None = None  # freeze_for_export
         self.row_bias = tf.constant(
             [NEG_INF if row in invalid else 0.0 for row in range(self.num_rows)], tf.float32
         )
@@ -83,18 +84,36 @@ class Recommender(keras.Model):
     def logits(self, context: tf.Tensor) -> tf.Tensor:
         """Contexts ``[n, dim]`` x movie table -> ``[n, rows]``: in the context's dtype
         (bfloat16 under mixed precision, the bulk of a training step), returned in float32
-        for the softmax."""
-        query = self.query(context)
+        for the softmax.
+
+        With cosine scores the product is of the unit-length context and the raw table,
+        then scaled per row by ``1 / (norm x temperature)``, after the padding/OOV walls:
+        the TFLite converter folds a scaling that sits next to the product (of the query,
+        or of the product itself) into the product's weights, which would put a second,
+        scaled copy of the table in the file beside the one the history's lookup reads.
+        """
         table = self.label_table()
+        cosine = self.hparams.similarity == "cosine"
+        query = tf.math.l2_normalize(context, axis=-1) if cosine else context
         logits = tf.einsum("nd,rd->nr", query, tf.cast(table, query.dtype))
         logits = _never_recommended(tf.cast(logits, tf.float32))
+        if not cosine:
+            return logits
+        if self._frozen_row_scales is not None:
+            return logits * self._frozen_row_scales
+        return logits * self._row_scales(table)
+
+    def _row_scales(self, table: tf.Tensor) -> tf.Tensor:
+        """Cosine scores' factor per row ``[rows]``: 1 / (its norm x the temperature)."""
+        return _inverse_norms(tf.cast(table, tf.float32)) / self.hparams.temperature
+
+    def freeze_for_export(self) -> None:
+        """Fixes what the scores derive from the weights at their current values: with
+        cosine scores, each row's scale becomes one constant per movie (otherwise the
+        exported graph recomputes it from the table on every call, and the converter may
+        keep a second, squared copy of the table to do it). Call once training is over."""
         if self.hparams.similarity == "cosine":
-            # The rows' norms divide the product instead of a unit-length copy of the table,
-            # and only after the walls: the TFLite converter folds a multiply that directly
-            # follows the product into its weights, a second (unit-length) copy of the table
-            # in the file beside the one the history's lookup reads.
-            logits *= _inverse_norms(tf.cast(table, tf.float32))
-        return logits
+            self._frozen_row_scales = tf.constant(self._row_scales(self.label_table()).numpy())
 
     def query(self, context: tf.Tensor) -> tf.Tensor:
         """The context as it meets the movie table: with cosine similarity, unit length and
